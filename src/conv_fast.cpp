@@ -1,0 +1,153 @@
+// conv_fast: im2col + blocked GEMM convolution, forward and backward.
+#include "conv_fast.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include "gemm.hpp"
+#include "parallel.hpp"
+
+namespace allconv {
+
+namespace {
+
+// Sizes of one group of images, and the group size itself.
+struct Grouping {
+    int rows;        // C * k * k: one row of col per (channel, ky, kx)
+    int pixels;      // OH * OW: output pixels of one image
+    int group;       // images per group
+};
+
+Grouping grouping(const ConvGeom& g) {
+    Grouping gr;
+    gr.rows = g.in_c * g.k * g.k;
+    gr.pixels = g.out_h * g.out_w;
+    const long budget = 1L << 22; // elements of col per group (16 MB of float)
+    long per_image = long(gr.rows) * gr.pixels;
+    gr.group = int(std::max(1L, std::min(long(g.batch), budget / std::max(1L, per_image))));
+    return gr;
+}
+
+// col[r][j * pixels + p] for images first..first+count-1, r = (c*k + ky)*k + kx,
+// p = oy * OW + ox: the input pixel (iy, ix) that weight r meets at output p.
+template <class T>
+void im2col(const ConvGeom& g, const Grouping& gr, const T* x, int first, int count, T* col, int threads) {
+    const long ld = long(count) * gr.pixels;
+    parallel_for(count, threads, [&](int j) {
+        const T* xn = x + std::size_t(first + j) * g.in_c * g.in_h * g.in_w;
+        for (int c = 0; c < g.in_c; ++c)
+            for (int ky = 0; ky < g.k; ++ky)
+                for (int kx = 0; kx < g.k; ++kx) {
+                    T* dst = col + long((c * g.k + ky) * g.k + kx) * ld + long(j) * gr.pixels;
+                    for (int oy = 0; oy < g.out_h; ++oy) {
+                        int iy = oy * g.stride - g.pad + ky;
+                        for (int ox = 0; ox < g.out_w; ++ox) {
+                            int ix = ox * g.stride - g.pad + kx;
+                            bool inside = iy >= 0 && iy < g.in_h && ix >= 0 && ix < g.in_w;
+                            dst[oy * g.out_w + ox] = inside ? xn[(c * g.in_h + iy) * g.in_w + ix] : T(0);
+                        }
+                    }
+                }
+    });
+}
+
+// The inverse scatter: dx[image][c][iy][ix] += col[r][j * pixels + p].
+template <class T>
+void col2im(const ConvGeom& g, const Grouping& gr, const T* col, int first, int count, T* dx, int threads) {
+    const long ld = long(count) * gr.pixels;
+    parallel_for(count, threads, [&](int j) {
+        T* dxn = dx + std::size_t(first + j) * g.in_c * g.in_h * g.in_w;
+        std::fill(dxn, dxn + std::size_t(g.in_c) * g.in_h * g.in_w, T(0));
+        for (int c = 0; c < g.in_c; ++c)
+            for (int ky = 0; ky < g.k; ++ky)
+                for (int kx = 0; kx < g.k; ++kx) {
+                    const T* src = col + long((c * g.k + ky) * g.k + kx) * ld + long(j) * gr.pixels;
+                    for (int oy = 0; oy < g.out_h; ++oy) {
+                        int iy = oy * g.stride - g.pad + ky;
+                        if (iy < 0 || iy >= g.in_h) continue;
+                        for (int ox = 0; ox < g.out_w; ++ox) {
+                            int ix = ox * g.stride - g.pad + kx;
+                            if (ix >= 0 && ix < g.in_w) dxn[(c * g.in_h + iy) * g.in_w + ix] += src[oy * g.out_w + ox];
+                        }
+                    }
+                }
+    });
+}
+
+// Between NCHW (image, channel, pixel) and the GEMM's (channel, image * pixel).
+template <class T>
+void gather_channels(const ConvGeom& g, const Grouping& gr, const T* dy, int first, int count, T* out) {
+    const long ld = long(count) * gr.pixels;
+    for (int j = 0; j < count; ++j)
+        for (int o = 0; o < g.out_c; ++o)
+            std::copy_n(dy + (std::size_t(first + j) * g.out_c + o) * gr.pixels, gr.pixels, out + o * ld + long(j) * gr.pixels);
+}
+
+} // namespace
+
+template <class T>
+void conv_forward_fast(const ConvGeom& g, const T* x, const T* w, const T* b, T* y, int threads) {
+    const Grouping gr = grouping(g);
+    thread_local std::vector<T> col, out;
+    for (int first = 0; first < g.batch; first += gr.group) {
+        const int count = std::min(gr.group, g.batch - first);
+        const long ld = long(count) * gr.pixels;
+        col.resize(std::size_t(gr.rows) * ld);
+        out.resize(std::size_t(g.out_c) * ld);
+        im2col(g, gr, x, first, count, col.data(), threads);
+        // out (O x count*pixels) = W (O x rows) * col (rows x count*pixels)
+        gemm(g.out_c, int(ld), gr.rows, w, gr.rows, 1, col.data(), ld, 1, out.data(), ld, false, threads);
+        for (int j = 0; j < count; ++j)
+            for (int o = 0; o < g.out_c; ++o) {
+                T* dst = y + (std::size_t(first + j) * g.out_c + o) * gr.pixels;
+                const T* src = out.data() + o * ld + long(j) * gr.pixels;
+                for (int p = 0; p < gr.pixels; ++p) dst[p] = src[p] + b[o];
+            }
+    }
+}
+
+template <class T>
+void conv_backward_input_fast(const ConvGeom& g, const T* dy, const T* w, T* dx, int threads) {
+    const Grouping gr = grouping(g);
+    thread_local std::vector<T> col, dyg;
+    for (int first = 0; first < g.batch; first += gr.group) {
+        const int count = std::min(gr.group, g.batch - first);
+        const long ld = long(count) * gr.pixels;
+        col.resize(std::size_t(gr.rows) * ld);
+        dyg.resize(std::size_t(g.out_c) * ld);
+        gather_channels(g, gr, dy, first, count, dyg.data());
+        // col (rows x count*pixels) = W^T (rows x O) * dY (O x count*pixels)
+        gemm(gr.rows, int(ld), g.out_c, w, 1, gr.rows, dyg.data(), ld, 1, col.data(), ld, false, threads);
+        col2im(g, gr, col.data(), first, count, dx, threads);
+    }
+}
+
+template <class T>
+void conv_backward_weights_fast(const ConvGeom& g, const T* x, const T* dy, T* dw, T* db, int threads) {
+    const Grouping gr = grouping(g);
+    thread_local std::vector<T> col, dyg;
+    for (int first = 0; first < g.batch; first += gr.group) {
+        const int count = std::min(gr.group, g.batch - first);
+        const long ld = long(count) * gr.pixels;
+        col.resize(std::size_t(gr.rows) * ld);
+        dyg.resize(std::size_t(g.out_c) * ld);
+        im2col(g, gr, x, first, count, col.data(), threads);
+        gather_channels(g, gr, dy, first, count, dyg.data());
+        // dW (O x rows) += dY (O x count*pixels) * col^T (count*pixels x rows)
+        gemm(g.out_c, gr.rows, int(ld), dyg.data(), ld, 1, col.data(), 1, ld, dw, gr.rows, true, threads);
+        for (int o = 0; o < g.out_c; ++o) {
+            T sum = T(0);
+            for (long q = 0; q < ld; ++q) sum += dyg[o * ld + q];
+            db[o] += sum;
+        }
+    }
+}
+
+template void conv_forward_fast<float>(const ConvGeom&, const float*, const float*, const float*, float*, int);
+template void conv_forward_fast<double>(const ConvGeom&, const double*, const double*, const double*, double*, int);
+template void conv_backward_input_fast<float>(const ConvGeom&, const float*, const float*, float*, int);
+template void conv_backward_input_fast<double>(const ConvGeom&, const double*, const double*, double*, int);
+template void conv_backward_weights_fast<float>(const ConvGeom&, const float*, const float*, float*, float*, int);
+template void conv_backward_weights_fast<double>(const ConvGeom&, const double*, const double*, double*, double*, int);
+
+} // namespace allconv

@@ -1,0 +1,54 @@
+// relu: forward, and the three backward rules of Springenberg et al. (2015).
+#include "relu.hpp"
+
+#include <stdexcept>
+
+namespace allconv {
+
+const char* rule_name(Rule r) {
+    switch (r) {
+    case Rule::backprop: return "backprop";
+    case Rule::deconvnet: return "deconvnet";
+    case Rule::guided: return "guided";
+    }
+    return "?";
+}
+
+Rule parse_rule(const std::string& name) {
+    if (name == "backprop") return Rule::backprop;
+    if (name == "deconvnet") return Rule::deconvnet;
+    if (name == "guided") return Rule::guided;
+    throw std::invalid_argument("unknown rule '" + name + "' (expected backprop, deconvnet or guided)");
+}
+
+template <class T>
+void relu_forward(std::size_t count, const T* f, T* y) {
+    for (std::size_t i = 0; i < count; ++i) y[i] = f[i] > T(0) ? f[i] : T(0);
+}
+
+// With f the ReLU's input in the forward pass and R the signal from above:
+//   backpropagation (the true gradient)   R * [f > 0]
+//   deconvnet (Zeiler and Fergus 2014)     R * [R > 0]       (ignores the forward pass)
+//   guided backpropagation                 R * [f > 0] * [R > 0]
+// At f == 0 the ReLU has no derivative; like PyTorch we take 0 there.
+template <class T>
+void relu_backward(Rule rule, std::size_t count, const T* f, const T* r, T* out) {
+    for (std::size_t i = 0; i < count; ++i) {
+        bool forward_open = f[i] > T(0);
+        bool signal_positive = r[i] > T(0);
+        bool pass = false;
+        switch (rule) {
+        case Rule::backprop: pass = forward_open; break;
+        case Rule::deconvnet: pass = signal_positive; break;
+        case Rule::guided: pass = forward_open && signal_positive; break;
+        }
+        out[i] = pass ? r[i] : T(0);
+    }
+}
+
+template void relu_forward<float>(std::size_t, const float*, float*);
+template void relu_forward<double>(std::size_t, const double*, double*);
+template void relu_backward<float>(Rule, std::size_t, const float*, const float*, float*);
+template void relu_backward<double>(Rule, std::size_t, const double*, const double*, double*);
+
+} // namespace allconv

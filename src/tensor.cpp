@@ -1,0 +1,14 @@
+// tensor: shape formatting (the tensor type itself is header-only).
+#include "tensor.hpp"
+
+namespace allconv {
+
+std::string to_string(const Shape& s) {
+    return std::to_string(s.n) + "x" + chw_string(s);
+}
+
+std::string chw_string(const Shape& s) {
+    return std::to_string(s.c) + "x" + std::to_string(s.h) + "x" + std::to_string(s.w);
+}
+
+} // namespace allconv

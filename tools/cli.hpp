@@ -1,0 +1,54 @@
+// cli: what every allconv sub-command shares: option parsing, errors, loading
+// an architecture by zoo name or spec file.
+#pragma once
+#include <functional>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "arch.hpp"
+
+namespace allconv {
+
+// A mistake in how the command was called: exit status 2.
+struct UsageError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// "--name value" options, "--flag" switches and positional words.
+class Args {
+public:
+    // `valued`: options that take a value; `flags`: options that do not.
+    Args(int argc, char** argv, const std::vector<std::string>& valued, const std::vector<std::string>& flags);
+    bool has(const std::string& name) const { return values_.count(name) > 0; }
+    std::string str(const std::string& name, const std::string& fallback) const;
+    int integer(const std::string& name, int fallback, int min, int max) const;
+    double real(const std::string& name, double fallback, double min, double max) const;
+    const std::vector<std::string>& positional() const { return positional_; }
+
+private:
+    std::map<std::string, std::string> values_;
+    std::vector<std::string> positional_;
+};
+
+// A zoo name (with --width, --input CxHxW, --classes from args) or a spec file.
+Arch load_arch(const std::string& name_or_file, const Args& args);
+// Options load_arch reads, to add to a command's `valued` list.
+const std::vector<std::string>& arch_options();
+std::string read_text_file(const std::string& path);
+// "1,234,567"
+std::string with_commas(unsigned long long v);
+
+struct Command {
+    const char* name;
+    const char* summary;
+    const char* help; // full --help text
+    std::function<int(int argc, char** argv)> run;
+};
+const std::vector<Command>& commands();
+
+// Prints `help` and returns true when argv holds --help or -h.
+bool wants_help(int argc, char** argv, const char* help);
+
+} // namespace allconv

@@ -1,0 +1,65 @@
+// allconv: the command line. One sub-command per cmd_*.cpp file; this file
+// only dispatches and turns exceptions into one-line errors and exit codes.
+#include <cstring>
+#include <exception>
+#include <iostream>
+
+#include "cli.hpp"
+
+namespace allconv {
+
+extern const char* const models_help;
+extern const char* const describe_help;
+int cmd_models(int argc, char** argv);
+int cmd_describe(int argc, char** argv);
+
+const std::vector<Command>& commands() {
+    static const std::vector<Command> list = {
+        {"models", "list the paper's models with parameters and multiply-adds", models_help, cmd_models},
+        {"describe", "print a model's layers, shapes, parameters and costs", describe_help, cmd_describe},
+    };
+    return list;
+}
+
+} // namespace allconv
+
+namespace {
+
+void print_usage(std::ostream& out) {
+    out << "usage: allconv <command> [options]     (allconv <command> --help for details)\n\n"
+           "allconv: the All Convolutional Net (Springenberg et al. 2015) and the three ways it\n"
+           "uses to see what a CNN learned: backprop, deconvnet, guided backprop.\n\ncommands:\n";
+    for (const allconv::Command& c : allconv::commands()) {
+        out << "  " << c.name;
+        for (std::size_t i = std::strlen(c.name); i < 12; ++i) out << ' ';
+        out << c.summary << "\n";
+    }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        print_usage(std::cerr);
+        return 2;
+    }
+    std::string name = argv[1];
+    if (name == "--help" || name == "-h" || name == "help") {
+        print_usage(std::cout);
+        return 0;
+    }
+    for (const allconv::Command& c : allconv::commands()) {
+        if (name != c.name) continue;
+        try {
+            return c.run(argc - 2, argv + 2);
+        } catch (const allconv::UsageError& e) {
+            std::cerr << "allconv: " << e.what() << "\n";
+            return 2;
+        } catch (const std::exception& e) {
+            std::cerr << "allconv: " << e.what() << "\n";
+            return 1;
+        }
+    }
+    std::cerr << "allconv: unknown command '" << name << "' (see allconv --help)\n";
+    return 2;
+}
