@@ -34,7 +34,7 @@ template <> struct Tiles<double> { static constexpr int MR = 4, NR = 4; };
 #endif
 
 constexpr int KC = 256; // depth of one packed slice
-constexpr int MC = 96;  // rows of C per task (a multiple of every MR above)
+constexpr int MC = 192; // rows of C per task (a multiple of every MR above)
 constexpr int NC = 256; // columns of C per task (a multiple of every NR above)
 
 // acc (MR x NR) = sum over p of a[p][0..MR) outer b[p][0..NR); then C = or += acc
@@ -48,8 +48,33 @@ void micro_kernel(int kc, const T* a, const T* b, T* c, long ldc, int mr, int nr
         for (int i = 0; i < MR; ++i)
             for (int j = 0; j < NR; ++j) acc[i][j] += ap[i] * bp[j];
     }
+    if (mr == MR && nr == NR) { // a whole tile: fixed bounds, so the stores vectorise too
+        for (int i = 0; i < MR; ++i)
+            for (int j = 0; j < NR; ++j) c[i * ldc + j] = overwrite ? acc[i][j] : c[i * ldc + j] + acc[i][j];
+        return;
+    }
     for (int i = 0; i < mr; ++i)
         for (int j = 0; j < nr; ++j) c[i * ldc + j] = overwrite ? acc[i][j] : c[i * ldc + j] + acc[i][j];
+}
+
+// Copies the width x kc block of a matrix M(p, q) = src[p * p_stride + q * q_stride]
+// (p = 0..kc-1, q = 0..width-1, only q < valid exists) into dst[p * W + q],
+// zero-filling q >= valid. This is both packings: B strips (q = column) and
+// A strips (q = row of A, read through its transpose).
+template <class T, int W>
+void pack_strip(const T* src, long p_stride, long q_stride, int kc, int valid, T* dst) {
+    if (valid == W && q_stride == 1) { // rows already contiguous: plain copies
+        for (int p = 0; p < kc; ++p)
+            for (int q = 0; q < W; ++q) dst[p * W + q] = src[p * p_stride + q];
+        return;
+    }
+    for (int q = 0; q < W; ++q) { // walk along p, the contiguous direction when p_stride == 1
+        if (q >= valid) {
+            for (int p = 0; p < kc; ++p) dst[p * W + q] = T(0);
+            continue;
+        }
+        for (int p = 0; p < kc; ++p) dst[p * W + q] = src[p * p_stride + q * q_stride];
+    }
 }
 
 } // namespace
@@ -76,21 +101,15 @@ void gemm(int M, int N, int K, const T* A, long a_row, long a_col, const T* B, l
             const int kc = std::min(KC, K - p0);
             // Pack B: strip s holds columns j0 + s*NR .. +NR, row by row, zero beyond N.
             for (int s = 0; s < n_strips; ++s) {
-                T* dst = b_pack.data() + std::size_t(s) * NR * kc;
-                for (int p = 0; p < kc; ++p)
-                    for (int j = 0; j < NR; ++j) {
-                        int col = j0 + s * NR + j;
-                        dst[p * NR + j] = col < N ? B[(p0 + p) * b_row + col * b_col] : T(0);
-                    }
+                const int col = j0 + s * NR;
+                pack_strip<T, NR>(B + p0 * b_row + col * b_col, b_row, b_col, kc, std::min(NR, N - col),
+                                  b_pack.data() + std::size_t(s) * NR * kc);
             }
             // Pack A: strip s holds rows i0 + s*MR .. +MR, column by column, zero beyond M.
             for (int s = 0; s < m_strips; ++s) {
-                T* dst = a_pack.data() + std::size_t(s) * MR * kc;
-                for (int p = 0; p < kc; ++p)
-                    for (int i = 0; i < MR; ++i) {
-                        int row = i0 + s * MR + i;
-                        dst[p * MR + i] = row < M ? A[row * a_row + (p0 + p) * a_col] : T(0);
-                    }
+                const int row = i0 + s * MR;
+                pack_strip<T, MR>(A + row * a_row + p0 * a_col, a_col, a_row, kc, std::min(MR, M - row),
+                                  a_pack.data() + std::size_t(s) * MR * kc);
             }
             const bool overwrite = p0 == 0 && !accumulate;
             for (int sn = 0; sn < n_strips; ++sn)
