@@ -12,11 +12,26 @@ extern const char* const models_help;
 extern const char* const describe_help;
 int cmd_models(int argc, char** argv);
 int cmd_describe(int argc, char** argv);
+extern const char* const train_help;
+extern const char* const eval_help;
+int cmd_train(int argc, char** argv);
+int cmd_eval(int argc, char** argv);
+extern const char* const visualize_help;
+extern const char* const predict_help;
+int cmd_visualize(int argc, char** argv);
+int cmd_predict(int argc, char** argv);
+extern const char* const extract_help;
+int cmd_extract(int argc, char** argv);
 
 const std::vector<Command>& commands() {
     static const std::vector<Command> list = {
         {"models", "list the paper's models with parameters and multiply-adds", models_help, cmd_models},
         {"describe", "print a model's layers, shapes, parameters and costs", describe_help, cmd_describe},
+        {"train", "train a model on Fashion-MNIST with SGD as in the paper", train_help, cmd_train},
+        {"eval", "accuracy and confusion matrix on the Fashion-MNIST test set", eval_help, cmd_eval},
+        {"predict", "top classes with probabilities for some images", predict_help, cmd_predict},
+        {"extract", "write dataset images as PGM files", extract_help, cmd_extract},
+        {"visualize", "backprop / deconvnet / guided backprop images as a PNG grid", visualize_help, cmd_visualize},
     };
     return list;
 }

@@ -1,0 +1,41 @@
+// allconv extract: dataset images out as PGM files (for samples and tests).
+#include <cstdio>
+#include <sstream>
+
+#include "cli.hpp"
+#include "image.hpp"
+#include "train.hpp"
+
+namespace allconv {
+
+extern const char* const extract_help =
+    "usage: allconv extract --index I1,I2,... --out-dir DIR [--split t10k|train] [--data DIR]\n"
+    "\n"
+    "Writes the chosen Fashion-MNIST images as binary PGM files named\n"
+    "<split>-<index>-<class>.pgm, e.g. t10k-0-ankle-boot.pgm.\n";
+
+int cmd_extract(int argc, char** argv) {
+    if (wants_help(argc, argv, extract_help)) return 0;
+    Args args(argc, argv, {"index", "out-dir", "split", "data"}, {});
+    if (!args.has("index") || !args.has("out-dir")) throw UsageError("--index and --out-dir are required");
+    const std::string split = args.str("split", "t10k");
+    if (split != "t10k" && split != "train") throw UsageError("--split: expected t10k or train");
+    Dataset d = load_fashion_mnist(args.str("data", default_data_dir()), split);
+    std::stringstream list(args.str("index", ""));
+    for (std::string item; std::getline(list, item, ',');) {
+        char* end = nullptr;
+        long i = std::strtol(item.c_str(), &end, 10);
+        if (item.empty() || *end != '\0' || i < 0 || i >= d.count())
+            throw UsageError("--index: '" + item + "' is not an image index below " + std::to_string(d.count()));
+        Tensor<float> image(d.image);
+        std::copy_n(d.pixels.data() + std::size_t(i) * d.image.image(), d.image.image(), image.ptr());
+        std::string name = fashion_mnist_classes()[d.labels[i]];
+        for (char& c : name) c = (c == '/' || c == ' ') ? '-' : char(std::tolower(c));
+        std::string path = args.str("out-dir", "") + "/" + split + "-" + std::to_string(i) + "-" + name + ".pgm";
+        write_pnm(path, image);
+        std::printf("%s\n", path.c_str());
+    }
+    return 0;
+}
+
+} // namespace allconv

@@ -1,0 +1,165 @@
+// allconv visualize / predict: the paper's three views of what a unit sees,
+// and the model's top classes for some images.
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+
+#include "canvas.hpp"
+#include "cli.hpp"
+#include "image.hpp"
+#include "model.hpp"
+#include "npy.hpp"
+#include "parallel.hpp"
+#include "png.hpp"
+#include "softmax.hpp"
+#include "train.hpp"
+#include "visualize.hpp"
+
+namespace allconv {
+
+extern const char* const visualize_help =
+    "usage: allconv visualize --model model.npz IMAGE... [options] --out out.png\n"
+    "\n"
+    "Runs each image forward, seeds the top signal at a target and sends it back to\n"
+    "the input under backprop, deconvnet and/or guided backprop (they differ only at\n"
+    "the ReLU). Writes one PNG grid: a row per image, columns input | rules.\n"
+    "\n"
+    "  IMAGE               binary PGM (P5) / PPM (P6), or .npy (H,W), (C,H,W), (1,C,H,W) in [0, 1]\n"
+    "  --rule R            backprop, deconvnet, guided or all (default all)\n"
+    "  --target T          class:K (logit of class K), class:predicted (default),\n"
+    "                      unit:LAYER:C:Y:X (one neuron), channel:LAYER:C (its strongest\n"
+    "                      activation); LAYER as `allconv describe` names it (e.g. conv6)\n"
+    "  --display D         common (default: (v-mean)/(std+1e-5)*0.1+0.5, clipped) or\n"
+    "                      symmetric (v/max|v|, 0 = mid-gray)\n"
+    "  --scale N           upscale factor, nearest neighbour (default: to about 112 px)\n"
+    "  --raw FILE.npy      also save the unprocessed signals, shape (images, rules, C, H, W)\n"
+    "  --threads T         default: all cores\n"
+    "  --out FILE.png      the grid\n";
+
+extern const char* const predict_help =
+    "usage: allconv predict --model model.npz IMAGE... [--top K]\n"
+    "\n"
+    "Prints the top K classes (default 3) with their probabilities for each image.\n";
+
+namespace {
+
+std::vector<Rule> parse_rules(const std::string& s) {
+    if (s == "all") return {Rule::backprop, Rule::deconvnet, Rule::guided};
+    try {
+        return {parse_rule(s)};
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(std::string("--rule: ") + e.what() + " or all");
+    }
+}
+
+Tensor<float> load_input(const Model& m, const std::string& path) {
+    Tensor<float> x = read_image(path);
+    if (x.shape.c != m.arch.input.c || x.shape.h != m.arch.input.h || x.shape.w != m.arch.input.w)
+        throw std::runtime_error(path + ": image is " + chw_string(x.shape) + " (channels x height x width) but the model takes " +
+                                 chw_string(m.arch.input));
+    return x;
+}
+
+std::string class_name(int k, int classes) {
+    const auto& names = fashion_mnist_classes();
+    return classes == int(names.size()) ? names[k] : "class " + std::to_string(k);
+}
+
+// The probabilities of a forward pass that already ran.
+std::vector<float> probabilities(const Model& m, const Tape<float>& tape) {
+    const Tensor<float>& z = tape.out[m.arch.logits_layer()];
+    std::vector<float> p(z.size());
+    softmax_forward(1, int(z.size()), z.ptr(), p.data());
+    return p;
+}
+
+} // namespace
+
+int cmd_visualize(int argc, char** argv) {
+    if (wants_help(argc, argv, visualize_help)) return 0;
+    Args args(argc, argv, {"model", "rule", "target", "display", "scale", "raw", "threads", "out"}, {});
+    if (!args.has("model")) throw UsageError("--model is required");
+    if (!args.has("out")) throw UsageError("--out is required (the PNG to write)");
+    if (args.positional().empty()) throw UsageError("name at least one image");
+    const std::vector<Rule> rules = parse_rules(args.str("rule", "all"));
+    Display display;
+    try {
+        display = parse_display(args.str("display", "common"));
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(std::string("--display: ") + e.what());
+    }
+    Model m = load_model(args.str("model", ""));
+    Target target;
+    try {
+        target = parse_target(args.str("target", "class:predicted"), m.arch);
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(std::string("--target: ") + e.what());
+    }
+    const Shape in = m.arch.input;
+    const int scale = args.integer("scale", std::max(1, 112 / std::max(in.h, in.w)), 1, 64);
+    Compute compute;
+    compute.threads = args.integer("threads", hardware_threads(), 1, 1024);
+
+    // Read every image first: a bad one fails before any output is written.
+    std::vector<Tensor<float>> images;
+    for (const std::string& path : args.positional()) images.push_back(load_input(m, path));
+
+    const int cell_w = in.w * scale, cell_h = in.h * scale, gap = 6, text = 2, header = 7 * text + 2 * gap;
+    const int columns = 1 + int(rules.size());
+    Canvas canvas(gap + columns * (cell_w + gap), header + int(images.size()) * (cell_h + gap));
+    canvas.draw_text(gap, gap, "input", text);
+    for (std::size_t r = 0; r < rules.size(); ++r)
+        canvas.draw_text(gap + int(r + 1) * (cell_w + gap), gap, rule_name(rules[r]), text);
+    std::vector<float> raw;
+    for (std::size_t i = 0; i < images.size(); ++i) {
+        Tensor<float> x = images[i];
+        normalise(m, x);
+        Tape<float> tape;
+        net_forward(m.arch, m.params, x, tape, compute);
+        std::vector<float> p = probabilities(m, tape);
+        int best = int(std::max_element(p.begin(), p.end()) - p.begin());
+        std::printf("%s: %s (%.1f%%)\n", args.positional()[i].c_str(), class_name(best, int(p.size())).c_str(), 100 * p[best]);
+        const int y0 = header + int(i) * (cell_h + gap);
+        canvas.draw_image(gap, y0, images[i], scale);
+        for (std::size_t r = 0; r < rules.size(); ++r) {
+            Tensor<float> signal = explain(m.arch, m.params, tape, target, rules[r], compute);
+            raw.insert(raw.end(), signal.data.begin(), signal.data.end());
+            canvas.draw_image(gap + int(r + 1) * (cell_w + gap), y0, display_map(signal, display), scale);
+        }
+    }
+    const std::string out = args.str("out", "");
+    if (args.has("raw"))
+        write_npy(args.str("raw", ""), NpyArray::from_float(raw, {long(images.size()), long(rules.size()), in.c, in.h, in.w}));
+    write_png(out, canvas.width, canvas.height, 3, canvas.rgb);
+    std::fprintf(stderr, "wrote %s (%dx%d)\n", out.c_str(), canvas.width, canvas.height);
+    return 0;
+}
+
+int cmd_predict(int argc, char** argv) {
+    if (wants_help(argc, argv, predict_help)) return 0;
+    Args args(argc, argv, {"model", "top", "threads"}, {});
+    if (!args.has("model")) throw UsageError("--model is required");
+    if (args.positional().empty()) throw UsageError("name at least one image");
+    Model m = load_model(args.str("model", ""));
+    const int classes = m.arch.layers[m.arch.logits_layer()].out.c;
+    const int top = args.integer("top", 3, 1, classes);
+    Compute compute;
+    compute.threads = args.integer("threads", hardware_threads(), 1, 1024);
+    for (const std::string& path : args.positional()) {
+        Tensor<float> x = load_input(m, path);
+        normalise(m, x);
+        Tape<float> tape;
+        net_forward(m.arch, m.params, x, tape, compute);
+        std::vector<float> p = probabilities(m, tape);
+        std::vector<int> order(p.size());
+        for (std::size_t k = 0; k < p.size(); ++k) order[k] = int(k);
+        std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return p[a] > p[b]; });
+        std::printf("%s:", path.c_str());
+        for (int k = 0; k < top; ++k)
+            std::printf("  %s %.1f%%", class_name(order[k], classes).c_str(), 100 * p[order[k]]);
+        std::printf("\n");
+    }
+    return 0;
+}
+
+} // namespace allconv
