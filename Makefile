@@ -44,7 +44,7 @@ all: $(BUILD)/allconv
 
 $(BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)
-	$(CXX) $(ALL_CXXFLAGS) -Isrc -c $< -o $@
+	$(CXX) $(ALL_CXXFLAGS) -Isrc -Itests -c $< -o $@
 
 $(BUILD)/obj/src/gemm.o $(BUILD)/obj/src/conv_fast.o: ALL_CXXFLAGS += $(FAST_FLAGS)
 

@@ -1,0 +1,146 @@
+// The command line: exit codes, one-line errors, no half-written outputs.
+// Runs the built binary (path in $ALLCONV, set by `make test`).
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "model.hpp"
+#include "npy.hpp"
+
+using namespace allconv;
+
+namespace {
+
+struct Outcome {
+    int status;
+    std::string out, err;
+};
+
+std::string binary() {
+    const char* b = std::getenv("ALLCONV");
+    return b ? b : "build/allconv";
+}
+
+Outcome run(const std::string& args) {
+    std::string dir = ::testing::TempDir();
+    std::string out = dir + "allconv_cli_out.txt", err = dir + "allconv_cli_err.txt";
+    int raw = std::system((binary() + " " + args + " >" + out + " 2>" + err).c_str());
+    auto slurp = [](const std::string& p) {
+        std::ifstream in(p);
+        std::stringstream s;
+        s << in.rdbuf();
+        return s.str();
+    };
+    int status = raw;
+#ifdef WEXITSTATUS
+    status = WEXITSTATUS(raw);
+#endif
+    return {status, slurp(out), slurp(err)};
+}
+
+int lines(const std::string& s) {
+    int n = 0;
+    for (char c : s) n += c == '\n';
+    return n;
+}
+
+bool exists(const std::string& p) { return std::ifstream(p).good(); }
+
+// A tiny model file and input, the worked example of visualize_test.cpp.
+std::string tiny_model() {
+    Model m;
+    m.arch = parse_arch("input 1x1x2; conv 2 k1; relu; conv 1 k1; gap; softmax");
+    m.params = zero_params<float>(m.arch);
+    m.params.weight[0].data = {1, -1};
+    m.params.weight[2].data = {1, -2};
+    m.mean = {0};
+    m.std = {1};
+    std::string path = ::testing::TempDir() + "allconv_tiny.npz";
+    save_model(path, m);
+    write_npy(::testing::TempDir() + "allconv_x.npy", NpyArray::from_float({2, -1}, {1, 2}));
+    return path;
+}
+
+} // namespace
+
+TEST(Cli, HelpForEveryCommand) {
+    Outcome top = run("--help");
+    EXPECT_EQ(top.status, 0);
+    for (const char* cmd : {"models", "describe", "train", "eval", "predict", "visualize", "extract"}) {
+        EXPECT_NE(top.out.find(cmd), std::string::npos) << cmd;
+        Outcome r = run(std::string(cmd) + " --help");
+        EXPECT_EQ(r.status, 0) << cmd;
+        EXPECT_NE(r.out.find("usage: allconv"), std::string::npos) << cmd;
+    }
+}
+
+TEST(Cli, ModelsListsAllThirteenWithExactCounts) {
+    Outcome r = run("models");
+    EXPECT_EQ(r.status, 0);
+    EXPECT_EQ(lines(r.out), 14); // header + 13 models
+    EXPECT_NE(r.out.find("1,369,738"), std::string::npos);
+    EXPECT_NE(r.out.find("9,372,840"), std::string::npos);
+}
+
+TEST(Cli, UsageErrorsExitTwoWithOneLine) {
+    for (const char* args : {"frobnicate", "models --bogus", "describe", "train --model all-cnn-c",
+                             "visualize --model x.npz", "describe all-cnn-c --width abc"}) {
+        Outcome r = run(args);
+        EXPECT_EQ(r.status, 2) << args;
+        EXPECT_EQ(lines(r.err), 1) << args << ": " << r.err;
+        EXPECT_EQ(r.err.rfind("allconv: ", 0), 0u) << args << ": " << r.err;
+    }
+}
+
+TEST(Cli, BadFilesExitOneNamingTheFile) {
+    std::string spec = ::testing::TempDir() + "allconv_bad.spec";
+    std::ofstream(spec) << "input 1x8x8\nconv 4 k3\nbatchnorm\n";
+    Outcome r = run("describe " + spec);
+    EXPECT_EQ(r.status, 1);
+    EXPECT_EQ(lines(r.err), 1);
+    EXPECT_NE(r.err.find(spec + ":3"), std::string::npos) << r.err;
+    std::string junk = ::testing::TempDir() + "allconv_junk.npz";
+    std::ofstream(junk) << "not a zip";
+    Outcome m = run("predict --model " + junk + " x.pgm");
+    EXPECT_EQ(m.status, 1);
+    EXPECT_NE(m.err.find(junk), std::string::npos) << m.err;
+}
+
+TEST(Cli, VisualizeAllEqualsTheThreeSingleRuns) {
+    std::string model = tiny_model(), x = ::testing::TempDir() + "allconv_x.npy", dir = ::testing::TempDir();
+    Outcome all = run("visualize --model " + model + " " + x + " --out " + dir + "allconv_all.png --raw " + dir + "allconv_all.npy");
+    ASSERT_EQ(all.status, 0) << all.err;
+    std::vector<float> joined;
+    for (const char* rule : {"backprop", "deconvnet", "guided"}) {
+        Outcome one = run("visualize --model " + model + " " + x + " --rule " + rule + " --out " + dir + "allconv_one.png --raw " + dir + "allconv_one.npy");
+        ASSERT_EQ(one.status, 0) << one.err;
+        std::vector<float> v = read_npy(dir + "allconv_one.npy").to_float();
+        joined.insert(joined.end(), v.begin(), v.end());
+    }
+    std::vector<float> a = read_npy(dir + "allconv_all.npy").to_float();
+    EXPECT_EQ(a, joined);
+    // And the numbers are the worked example's (class 0, gap over 2 pixels): see visualize_test.cpp.
+    EXPECT_EQ(a, (std::vector<float>{0.5f, 1.0f, 0.5f, 0.5f, 0.5f, 0.0f}));
+}
+
+TEST(Cli, VisualizeFailuresWriteNoOutput) {
+    std::string model = tiny_model(), dir = ::testing::TempDir();
+    std::string out = dir + "allconv_never.png";
+    std::remove(out.c_str());
+    Outcome bad_target = run("visualize --model " + model + " " + dir + "allconv_x.npy --target unit:conv2:5:0:0 --out " + out);
+    EXPECT_EQ(bad_target.status, 2);
+    EXPECT_NE(bad_target.err.find("conv2 has 1 channels"), std::string::npos) << bad_target.err;
+    std::string rgb = dir + "allconv_rgb.npy";
+    write_npy(rgb, NpyArray::from_float(std::vector<float>(6, 0.5f), {3, 1, 2}));
+    Outcome wrong_channels = run("visualize --model " + model + " " + rgb + " --out " + out);
+    EXPECT_EQ(wrong_channels.status, 1);
+    EXPECT_NE(wrong_channels.err.find("image is 3x1x2"), std::string::npos) << wrong_channels.err;
+    Outcome missing = run("visualize --model " + model + " " + dir + "allconv_x.npy " + dir + "nope.pgm --out " + out);
+    EXPECT_EQ(missing.status, 1);
+    EXPECT_NE(missing.err.find("nope.pgm"), std::string::npos) << missing.err;
+    EXPECT_FALSE(exists(out));
+    EXPECT_FALSE(exists(out + ".tmp"));
+}

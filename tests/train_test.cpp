@@ -1,0 +1,145 @@
+// Training: the loss falls, resuming is exact, divergence is caught, dropout
+// goes where the paper puts it; and (with the dataset installed) real data.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <stdexcept>
+
+#include "train.hpp"
+#include "zoo.hpp"
+
+using namespace allconv;
+
+namespace {
+
+// Two classes a tiny net can tell apart: a bright left half or a bright right half, plus noise.
+Dataset halves(int count) {
+    Dataset d;
+    d.image = Shape{1, 1, 6, 6};
+    Rng rng(9);
+    for (int i = 0; i < count; ++i) {
+        int label = i % 2;
+        for (int y = 0; y < 6; ++y)
+            for (int x = 0; x < 6; ++x)
+                d.pixels.push_back(float(((x < 3) == (label == 0) ? 0.7 : 0.2) + 0.2 * rng.uniform()));
+        d.labels.push_back(label);
+    }
+    return d;
+}
+
+TrainState fresh(const Dataset& d, const TrainConfig& c) {
+    TrainState s;
+    s.model.arch = with_paper_dropout(parse_arch("input 1x6x6; conv 4 k3 p1; relu; conv 4 k3 s2 p1; relu; conv 2 k1; gap; softmax"), 0.1, 0.2);
+    s.model.params = init_params<float>(s.model.arch, c.seed);
+    s.velocity = zero_params<float>(s.model.arch);
+    channel_statistics(d, s.model.mean, s.model.std);
+    return s;
+}
+
+bool have_dataset() { return std::ifstream(std::string(default_data_dir()) + "/t10k-labels-idx1-ubyte.gz").good(); }
+
+} // namespace
+
+TEST(Train, LossFallsAndAccuracyRisesOnASmallTask) {
+    Dataset d = halves(128);
+    TrainConfig c;
+    c.batch = 16;
+    c.lr = 0.05;
+    c.epochs = 8;
+    TrainState s = fresh(d, c);
+    double before = evaluate(s.model, d, 1).loss;
+    for (int e = 0; e < c.epochs; ++e) train_epoch(s, d, c, nullptr);
+    Evaluation after = evaluate(s.model, d, 1);
+    EXPECT_LT(after.loss, 0.5 * before) << "loss " << before << " -> " << after.loss;
+    EXPECT_GT(after.accuracy, 0.9);
+}
+
+// Two epochs straight == one epoch, checkpoint, load, one more epoch: bit for bit.
+TEST(Train, ResumingFromACheckpointIsBitIdentical) {
+    Dataset d = halves(64);
+    TrainConfig c;
+    c.batch = 8;
+    c.epochs = 2;
+    c.seed = 5;
+    c.lr_steps = {2};
+    TrainState straight = fresh(d, c), split = fresh(d, c);
+    train_epoch(straight, d, c, nullptr);
+    train_epoch(straight, d, c, nullptr);
+    train_epoch(split, d, c, nullptr);
+    std::string path = ::testing::TempDir() + "allconv_resume.ckpt.npz";
+    save_checkpoint(path, split, c);
+    std::uint64_t seed = 0;
+    TrainState resumed = load_checkpoint(path, &seed);
+    EXPECT_EQ(seed, 5u);
+    EXPECT_EQ(resumed.epochs_done, 1);
+    train_epoch(resumed, d, c, nullptr);
+    for (std::size_t i = 0; i < straight.model.params.weight.size(); ++i) {
+        EXPECT_EQ(resumed.model.params.weight[i].data, straight.model.params.weight[i].data) << i;
+        EXPECT_EQ(resumed.model.params.bias[i].data, straight.model.params.bias[i].data) << i;
+    }
+}
+
+TEST(Train, DivergenceStopsWithAClearMessage) {
+    Dataset d = halves(32);
+    TrainConfig c;
+    c.batch = 8;
+    c.lr = 1e12;
+    TrainState s = fresh(d, c);
+    try {
+        for (int e = 0; e < 3; ++e) train_epoch(s, d, c, nullptr);
+        FAIL() << "no divergence detected";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("training diverged"), std::string::npos) << e.what();
+    }
+}
+
+TEST(Train, LearningRateStepsMultiplyByATenth) {
+    TrainConfig c;
+    c.lr = 0.1;
+    c.lr_steps = {3, 5};
+    EXPECT_DOUBLE_EQ(learning_rate(c, 0), 0.1);
+    EXPECT_DOUBLE_EQ(learning_rate(c, 1), 0.1);
+    EXPECT_NEAR(learning_rate(c, 2), 0.01, 1e-15); // epoch 3 (1-based)
+    EXPECT_NEAR(learning_rate(c, 4), 0.001, 1e-15);
+}
+
+// Paper: dropout on the input, and after each pool or the layer that replaced it.
+TEST(Train, DropoutGoesWhereThePaperPutsIt) {
+    auto kinds = [](const Arch& a) {
+        std::string s;
+        for (const Layer& l : a.layers) s += l.kind == LayerKind::dropout ? "D " : l.name + " ";
+        return s;
+    };
+    Arch all = with_paper_dropout(parse_arch(zoo_spec("all-cnn-c")), 0.2, 0.5);
+    EXPECT_EQ(kinds(all), "D conv1 relu1 conv2 relu2 conv3 relu3 D conv4 relu4 conv5 relu5 conv6 relu6 D conv7 relu7 "
+                          "conv8 relu8 conv9 relu9 gap softmax ");
+    Arch base = with_paper_dropout(parse_arch(zoo_spec("model-c")), 0.2, 0.5);
+    EXPECT_EQ(kinds(base), "D conv1 relu1 conv2 relu2 pool1 D conv3 relu3 conv4 relu4 pool2 D conv5 relu5 conv6 relu6 "
+                           "conv7 relu7 gap softmax ");
+    EXPECT_EQ(base.params(), parse_arch(zoo_spec("model-c")).params());
+}
+
+// Real data, as `allconv train` uses it: 2,000 Fashion-MNIST images, one epoch.
+TEST(FashionMnist, LossFallsOnATwoThousandImageSubset) {
+    if (!have_dataset()) GTEST_SKIP() << "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)";
+    Dataset d = load_fashion_mnist(default_data_dir(), "train", 2000);
+    ASSERT_EQ(d.count(), 2000);
+    EXPECT_EQ(d.image, (Shape{1, 1, 28, 28}));
+    TrainConfig c;
+    c.threads = 2;
+    c.batch = 32;
+    c.lr = 0.02;
+    TrainState s;
+    ZooOptions o{{1, 1, 28, 28}, 0.25, 10};
+    s.model.arch = with_paper_dropout(parse_arch(zoo_spec("all-cnn-c", o)), 0.0, 0.0);
+    s.model.params = init_params<float>(s.model.arch, 1);
+    s.velocity = zero_params<float>(s.model.arch);
+    channel_statistics(d, s.model.mean, s.model.std);
+    std::vector<double> losses;
+    train_epoch(s, d, c, [&](const Progress& p) {
+        if (p.batch == 10 || p.batch == p.batches) losses.push_back(p.loss);
+    });
+    ASSERT_EQ(losses.size(), 2u);
+    // Running mean loss over the epoch: chance level is ln 10 = 2.30.
+    EXPECT_LT(losses[1], losses[0]) << "running loss after 10 batches " << losses[0] << ", at the end " << losses[1];
+}
