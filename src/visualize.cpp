@@ -1,6 +1,7 @@
 // visualize: targets, seeds and display mappings.
 #include "visualize.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
@@ -89,6 +90,27 @@ Tensor<float> explain(const Arch& arch, const Params<float>& params, const Tape<
     Tensor<float> seed = make_seed(arch, tape, t, layer), dx;
     net_backward(arch, params, tape, layer, seed, rule, &dx, (Params<float>*)nullptr, compute);
     return dx;
+}
+
+Region receptive_field(const Arch& arch, int layer, int y, int x) {
+    Region r{y, y, x, x};
+    for (int i = layer; i >= 0; --i) {
+        const Layer& l = arch.layers[i];
+        if (l.kind == LayerKind::conv || l.kind == LayerKind::maxpool) {
+            r.y0 = r.y0 * l.stride - l.pad;
+            r.x0 = r.x0 * l.stride - l.pad;
+            r.y1 = r.y1 * l.stride - l.pad + l.k - 1;
+            r.x1 = r.x1 * l.stride - l.pad + l.k - 1;
+        } else if (l.kind == LayerKind::gap) { // every position of its input
+            r = Region{0, l.in.h - 1, 0, l.in.w - 1};
+        }
+        // The padding is outside the layer's input: clip to it.
+        r.y0 = std::max(r.y0, 0);
+        r.x0 = std::max(r.x0, 0);
+        r.y1 = std::min(r.y1, l.in.h - 1);
+        r.x1 = std::min(r.x1, l.in.w - 1);
+    }
+    return r;
 }
 
 Display parse_display(const std::string& name) {

@@ -32,6 +32,14 @@ Tensor<float> make_seed(const Arch& arch, const Tape<float>& tape, const Target&
 Tensor<float> explain(const Arch& arch, const Params<float>& params, const Tape<float>& tape, const Target& t,
                       Rule rule, const Compute& compute = {});
 
+// The input rows [y0, y1] and columns [x0, x1] (inclusive, clipped to the
+// image) that can influence output (y, x) of layer `layer`: walk down through
+// every conv and pool, where output o sees inputs o*stride - pad .. + k - 1.
+struct Region {
+    int y0, y1, x0, x1;
+};
+Region receptive_field(const Arch& arch, int layer, int y, int x);
+
 enum class Display { common, symmetric };
 Display parse_display(const std::string& name);
 // Maps a signal (1, C, H, W) to [0, 1] for viewing:

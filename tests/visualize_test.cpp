@@ -92,3 +92,21 @@ TEST(Visualize, DisplayMappingsByTheirFormulas) {
     EXPECT_FLOAT_EQ(display_map(s, Display::symmetric).data[0], 0.5f);
     EXPECT_THROW(parse_display("log"), std::invalid_argument);
 }
+
+// Receptive fields by hand. "input 1x9x9; conv k3 p1; conv k3 s2 p1":
+// output (1, 1) of conv2 sees conv1 rows 1*2-1 .. +2 = 1..3, which see input rows 0..4.
+// Output (0, 0) sees conv1 rows -1..1 -> clipped 0..1 -> input rows -1..2 -> 0..2.
+TEST(Visualize, ReceptiveFieldsWalkDownThroughStridesAndPadding) {
+    Arch a = parse_arch("input 1x9x9; conv 1 k3 p1; relu; conv 1 k3 s2 p1; maxpool k3 s2 p1");
+    Region r = receptive_field(a, 2, 1, 1);
+    EXPECT_EQ(r.y0, 0);
+    EXPECT_EQ(r.y1, 4);
+    Region c = receptive_field(a, 2, 0, 0);
+    EXPECT_EQ(c.y0, 0);
+    EXPECT_EQ(c.y1, 2);
+    // Through the pool: pool output 1 sees conv2 rows 1..3, which see input rows 0..8.
+    Region p = receptive_field(a, 3, 1, 0);
+    EXPECT_EQ(p.y0, 0);
+    EXPECT_EQ(p.y1, 8);
+    EXPECT_EQ(p.x1, 4); // pool column 0 sees conv2 columns -1..1 -> 0..1 -> input 0..4
+}
