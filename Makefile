@@ -5,6 +5,7 @@
 #   make demo         visualize the shipped model on the sample images -> out/demo.png
 #   make bench        the speed table (a benchmark, never a test)
 #   make sanitize     the test suite under AddressSanitizer + UBSan
+#   make compare-pooling   the paper's pooling-vs-stride comparison -> docs/results.md
 #   make clean
 #
 #   CXX=clang++ make test     another compiler
@@ -39,7 +40,7 @@ TEST_OBJ := $(TEST_SRC:%.cpp=$(BUILD)/obj/%.o)
 
 GTEST_HEADER := $(firstword $(wildcard /usr/include/gtest/gtest.h /usr/local/include/gtest/gtest.h))
 
-.PHONY: all test demo bench sanitize clean check-gtest
+.PHONY: all test demo bench sanitize clean check-gtest compare-pooling
 all: $(BUILD)/allconv
 
 $(BUILD)/obj/%.o: %.cpp
@@ -75,6 +76,9 @@ bench: $(BUILD)/allconv
 
 demo: $(BUILD)/allconv
 	@bash tools/demo.sh $(BUILD)/allconv
+
+compare-pooling: $(BUILD)/allconv
+	bash tools/compare_pooling.sh $(BUILD)/allconv
 
 clean:
 	rm -rf build build-* out

@@ -1,6 +1,7 @@
 // image: PNM parsing with every header number checked against the file size.
 #include "image.hpp"
 
+#include <cctype>
 #include <cmath>
 #include <stdexcept>
 

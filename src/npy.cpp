@@ -105,6 +105,18 @@ NpyArray NpyArray::from_double(const std::vector<double>& v, std::vector<long> s
     return a;
 }
 
+NpyArray NpyArray::from_int64(const std::vector<long long>& v, std::vector<long> shape) {
+    NpyArray a;
+    a.dtype = "<i8";
+    a.shape = std::move(shape);
+    a.bytes.resize(v.size() * 8);
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        std::int64_t x = v[i];
+        std::memcpy(a.bytes.data() + 8 * i, &x, 8);
+    }
+    return a;
+}
+
 NpyArray NpyArray::from_bytes(const std::string& text) {
     NpyArray a;
     a.dtype = "|u1";

@@ -22,6 +22,7 @@ struct NpyArray {
 
     static NpyArray from_float(const std::vector<float>& v, std::vector<long> shape);
     static NpyArray from_double(const std::vector<double>& v, std::vector<long> shape);
+    static NpyArray from_int64(const std::vector<long long>& v, std::vector<long> shape);
     static NpyArray from_bytes(const std::string& text); // |u1, 1-D
     std::string to_text() const;                         // |u1 bytes as a string
 };

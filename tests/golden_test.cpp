@@ -1,0 +1,133 @@
+// The golden suite: deterministic, self-consistent, and a wrong backend fails.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+#include "golden.hpp"
+#include "idx.hpp"
+#include "json.hpp"
+
+using namespace allconv;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string fresh_dir(const std::string& name) {
+    std::string d = ::testing::TempDir() + "allconv_" + name;
+    fs::remove_all(d);
+    return d;
+}
+
+bool all_pass(const std::vector<GoldenResult>& r) {
+    for (const GoldenResult& x : r)
+        if (!x.pass) return false;
+    return !r.empty();
+}
+
+} // namespace
+
+TEST(Golden, WritingTwiceGivesIdenticalBytes) {
+    std::string a = fresh_dir("golden_a"), b = fresh_dir("golden_b");
+    golden_write(a);
+    golden_write(b);
+    int files = 0;
+    for (const auto& entry : fs::recursive_directory_iterator(a)) {
+        if (!entry.is_regular_file()) continue;
+        std::string rel = fs::relative(entry.path(), a).string();
+        ASSERT_EQ(read_file_bytes(entry.path().string()), read_file_bytes(b + "/" + rel)) << rel;
+        ++files;
+    }
+    EXPECT_GT(files, 300);
+}
+
+// The committed suite must be what the generator makes (CI also diffs it).
+TEST(Golden, CommittedSuiteMatchesTheGenerator) {
+    if (!fs::exists("data/golden/manifest.json")) GTEST_SKIP() << "run from the repository root";
+    std::string d = fresh_dir("golden_committed");
+    golden_write(d);
+    EXPECT_EQ(read_file_bytes(d + "/manifest.json"), read_file_bytes("data/golden/manifest.json"));
+}
+
+TEST(Golden, RecomputingInDoubleAndFloatPasses) {
+    std::string d = fresh_dir("golden_check");
+    golden_write(d);
+    std::vector<GoldenResult> r = golden_check(d, "", "float32");
+    EXPECT_TRUE(all_pass(r));
+    for (const GoldenResult& x : r) EXPECT_TRUE(x.pass) << x.case_name << " " << x.output << " " << x.backend << " " << x.problem;
+}
+
+// A backend that writes the references passes; flip one value and that case
+// (and only that case) fails, with its name.
+TEST(Golden, AWrongBackendOutputFailsNamingTheCase) {
+    std::string d = fresh_dir("golden_ref"), backend = fresh_dir("golden_backend");
+    golden_write(d);
+    fs::copy(d, backend, fs::copy_options::recursive);
+    EXPECT_TRUE(all_pass(golden_check(d, backend, "float32")));
+    const std::string victim = backend + "/conv_k5_s2_p2_odd/dx.npy";
+    NpyArray a = read_npy(victim);
+    std::vector<double> v = a.to_double();
+    v[7] += 0.01;
+    write_npy(victim, NpyArray::from_double(v, a.shape));
+    std::vector<GoldenResult> r = golden_check(d, backend, "float32");
+    int failures = 0;
+    for (const GoldenResult& x : r)
+        if (!x.pass) {
+            ++failures;
+            EXPECT_EQ(x.case_name, "conv_k5_s2_p2_odd");
+            EXPECT_EQ(x.output, "dx");
+            EXPECT_NEAR(x.max_abs, 0.01, 1e-9);
+        }
+    EXPECT_EQ(failures, 1);
+    fs::remove(backend + "/maxpool_2x2s2/switches.npy");
+    bool missing_reported = false;
+    for (const GoldenResult& x : golden_check(d, backend, "float64"))
+        if (x.case_name == "maxpool_2x2s2" && x.output == "switches") missing_reported = !x.pass && !x.problem.empty();
+    EXPECT_TRUE(missing_reported);
+}
+
+TEST(Json, ParsesAndRoundTrips) {
+    Json j = parse_json(R"({"a": [1, 2.5, -3e2], "b": {"c": "x\"y\n"}, "t": true, "n": null})", "t.json");
+    EXPECT_EQ(j.at("a").items()[2].number(), -300);
+    EXPECT_EQ(j.at("b").at("c").str(), "x\"y\n");
+    EXPECT_TRUE(j.at("t").boolean());
+    EXPECT_EQ(parse_json(j.dump(), "again").dump(), j.dump());
+    EXPECT_EQ(Json(0.1).dump(), "0.1\n"); // shortest form that reads back exactly
+}
+
+TEST(Json, HostileInputIsAOneLineError) {
+    auto err = [](const std::string& s) {
+        try {
+            parse_json(s, "m.json");
+        } catch (const std::runtime_error& e) {
+            return std::string(e.what());
+        }
+        return std::string("(no error)");
+    };
+    EXPECT_NE(err(std::string(100000, '[')).find("nesting deeper than 64"), std::string::npos);
+    EXPECT_NE(err("{\"a\": 1,}").find("m.json: invalid JSON"), std::string::npos);
+    EXPECT_NE(err("{\"a\": 1, \"a\": 2}").find("duplicate key"), std::string::npos);
+    EXPECT_NE(err("\"abc").find("unterminated"), std::string::npos);
+    EXPECT_NE(err("[1e999]").find("malformed number"), std::string::npos);
+    EXPECT_NE(err("[1] x").find("after the end"), std::string::npos);
+    EXPECT_NE(err("").find("unexpected end"), std::string::npos);
+}
+
+TEST(Golden, BrokenManifestsAreClearErrors) {
+    std::string d = fresh_dir("golden_broken");
+    fs::create_directories(d);
+    std::ofstream(d + "/manifest.json") << "{\"format_version\": 99, \"cases\": []}";
+    try {
+        golden_check(d, "", "float32");
+        FAIL();
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("format_version 99"), std::string::npos) << e.what();
+    }
+    std::ofstream(d + "/manifest.json") << "{\"format_version\": 1, \"cases\": [{\"name\": \"x\", \"op\": \"conv\", "
+                                           "\"inputs\": {\"x\": \"x/missing.npy\"}, \"outputs\": {}}]}";
+    std::vector<GoldenResult> r = golden_check(d, "", "float32");
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_FALSE(r[0].pass);
+    EXPECT_NE(r[0].problem.find("missing.npy"), std::string::npos) << r[0].problem;
+}
