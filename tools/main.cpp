@@ -28,6 +28,8 @@ extern const char* const top_patches_help;
 int cmd_top_patches(int argc, char** argv);
 extern const char* const golden_help;
 int cmd_golden(int argc, char** argv);
+extern const char* const export_help;
+int cmd_export(int argc, char** argv);
 
 const std::vector<Command>& commands() {
     static const std::vector<Command> list = {
@@ -38,6 +40,7 @@ const std::vector<Command>& commands() {
         {"predict", "top classes with probabilities for some images", predict_help, cmd_predict},
         {"top-patches", "the paper's figures: top images per unit, deconvnet vs guided", top_patches_help, cmd_top_patches},
         {"golden", "write or check the golden suite for other backends", golden_help, cmd_golden},
+        {"export", "write a model as ONNX (opset 13)", export_help, cmd_export},
         {"bench", "time the forward, backward and training passes (make bench)", bench_help, cmd_bench},
         {"extract", "write dataset images as PGM files", extract_help, cmd_extract},
         {"visualize", "backprop / deconvnet / guided backprop images as a PNG grid", visualize_help, cmd_visualize},

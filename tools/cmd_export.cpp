@@ -1,0 +1,40 @@
+// allconv export: a model as ONNX, for other runtimes.
+#include <cstdio>
+
+#include "cli.hpp"
+#include "onnx.hpp"
+#include "zoo.hpp"
+
+namespace allconv {
+
+extern const char* const export_help =
+    "usage: allconv export --model model.npz|NAME|SPECFILE --onnx out.onnx [--seed S]\n"
+    "                      [--width W] [--input CxHxW] [--classes K]\n"
+    "\n"
+    "Writes an ONNX model (opset 13: Conv, Relu, MaxPool, GlobalAveragePool, Flatten,\n"
+    "Softmax; Sub/Div for a trained model's input normalisation). A .npz model is\n"
+    "exported with its weights; a zoo name or spec file with He-initialised weights\n"
+    "from --seed (default 1). Input \"input\" (N,C,H,W); outputs \"logits\" and\n"
+    "\"probabilities\" (N,K).\n";
+
+int cmd_export(int argc, char** argv) {
+    if (wants_help(argc, argv, export_help)) return 0;
+    std::vector<std::string> valued = {"model", "onnx", "seed"};
+    valued.insert(valued.end(), arch_options().begin(), arch_options().end());
+    Args args(argc, argv, valued, {});
+    if (!args.has("model") || !args.has("onnx")) throw UsageError("--model and --onnx are required");
+    const std::string name = args.str("model", "");
+    Model m;
+    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".npz") == 0) {
+        m = load_model(name);
+    } else {
+        m.arch = load_arch(name, args);
+        m.params = init_params<float>(m.arch, std::uint64_t(args.integer("seed", 1, 0, 2147483647)));
+    }
+    std::string graph = name.substr(name.find_last_of('/') + 1);
+    write_onnx(args.str("onnx", ""), m, graph);
+    std::printf("wrote %s (%s parameters)\n", args.str("onnx", "").c_str(), with_commas(m.arch.params()).c_str());
+    return 0;
+}
+
+} // namespace allconv
