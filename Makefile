@@ -5,6 +5,7 @@
 #   make demo         visualize the shipped model on the sample images -> out/demo.png
 #   make bench        the speed table (a benchmark, never a test)
 #   make sanitize     the test suite under AddressSanitizer + UBSan
+#   make fuzz         libFuzzer on every parser (clang), FUZZ_SECONDS each (default 20)
 #   make compare-pooling   the paper's pooling-vs-stride comparison -> docs/results.md
 #   make clean
 #
@@ -12,6 +13,7 @@
 #   make PORTABLE=1           baseline-ISA binary (no -march=native)
 #   make BUILD=build-clang    a separate build folder
 
+SHELL := /bin/bash
 CXX ?= g++
 BUILD ?= build
 PORTABLE ?= 0
@@ -40,7 +42,7 @@ TEST_OBJ := $(TEST_SRC:%.cpp=$(BUILD)/obj/%.o)
 
 GTEST_HEADER := $(firstword $(wildcard /usr/include/gtest/gtest.h /usr/local/include/gtest/gtest.h))
 
-.PHONY: all test demo bench sanitize clean check-gtest compare-pooling
+.PHONY: all test demo bench sanitize fuzz clean check-gtest compare-pooling
 all: $(BUILD)/allconv
 
 $(BUILD)/obj/%.o: %.cpp
@@ -70,6 +72,34 @@ test: check-gtest $(BUILD)/tests $(BUILD)/allconv
 
 sanitize:
 	$(MAKE) BUILD=build-sanitize EXTRA_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" test
+
+# libFuzzer harnesses (clang), one per parser, each run for FUZZ_SECONDS on
+# its seed corpus in tests/fuzz/corpus/<name> (new finds go to build-fuzz/).
+FUZZ_SECONDS ?= 20
+FUZZ_TARGETS := npy npz inflate idx pnm spec json
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CXXFLAGS := -std=c++17 -O1 -g $(FUZZ_SAN) -Isrc -pthread
+FUZZ_LIB_OBJ := $(LIB_SRC:src/%.cpp=build-fuzz/obj/%.o)
+FUZZ_BINS := $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
+
+build-fuzz/obj/%.o: src/%.cpp
+	@mkdir -p $(dir $@)
+	clang++ $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_parsers.cpp $(FUZZ_LIB_OBJ)
+	clang++ $(FUZZ_CXXFLAGS) -fsanitize=fuzzer -DFUZZ_NAME='"$*"' $< $(FUZZ_LIB_OBJ) -o $@
+
+.SECONDARY: $(FUZZ_LIB_OBJ)
+fuzz: $(FUZZ_BINS)
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build-fuzz/corpus_$$t; \
+	  echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
+	  build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+	    build-fuzz/corpus_$$t tests/fuzz/corpus/$$t > build-fuzz/fuzz_$$t.log 2>&1; \
+	  status=$$?; \
+	  grep -E "stat::number_of_executed_units|ERROR|SUMMARY" build-fuzz/fuzz_$$t.log; \
+	  if [ $$status -ne 0 ]; then echo "fuzz_$$t FAILED (log: build-fuzz/fuzz_$$t.log)"; exit 1; fi; \
+	done
 
 bench: $(BUILD)/allconv
 	$(BUILD)/allconv bench
