@@ -7,6 +7,7 @@
 #   make sanitize     the test suite under AddressSanitizer + UBSan
 #   make fuzz         libFuzzer on every parser (clang), FUZZ_SECONDS each (default 20)
 #   make compare-pooling   the paper's pooling-vs-stride comparison -> docs/results.md
+#   make install PREFIX=DIR   static library, headers, pkg-config file
 #   make clean
 #
 #   CXX=clang++ make test     another compiler
@@ -42,7 +43,7 @@ TEST_OBJ := $(TEST_SRC:%.cpp=$(BUILD)/obj/%.o)
 
 GTEST_HEADER := $(firstword $(wildcard /usr/include/gtest/gtest.h /usr/local/include/gtest/gtest.h))
 
-.PHONY: all test demo bench sanitize fuzz clean check-gtest compare-pooling
+.PHONY: all test demo bench sanitize fuzz install clean check-gtest compare-pooling
 all: $(BUILD)/allconv
 
 $(BUILD)/obj/%.o: %.cpp
@@ -69,6 +70,15 @@ $(TEST_OBJ): | check-gtest
 
 test: check-gtest $(BUILD)/tests $(BUILD)/allconv
 	cd $(CURDIR) && ALLCONV=$(BUILD)/allconv $(BUILD)/tests
+	bash tests/install_test.sh $(CXX) $(BUILD)
+
+# The static library, public headers (include/allconv/) and a pkg-config file.
+PREFIX ?= /usr/local
+install: $(BUILD)/liballconv.a
+	install -d $(PREFIX)/lib/pkgconfig $(PREFIX)/include/allconv
+	install -m 644 $(BUILD)/liballconv.a $(PREFIX)/lib/
+	install -m 644 src/*.hpp $(PREFIX)/include/allconv/
+	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: allconv\nDescription: reference layers of the All Convolutional Net and its visualization rules\nVersion: 1.0\nCflags: -I$${includedir} -std=c++17\nLibs: -L$${libdir} -lallconv -pthread\n' '$(abspath $(PREFIX))' > $(PREFIX)/lib/pkgconfig/allconv.pc
 
 sanitize:
 	$(MAKE) BUILD=build-sanitize EXTRA_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" test
