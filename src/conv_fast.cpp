@@ -22,7 +22,7 @@ Grouping grouping(const ConvGeom& g) {
     Grouping gr;
     gr.rows = g.in_c * g.k * g.k;
     gr.pixels = g.out_h * g.out_w;
-    const long budget = 1L << 22; // elements of col per group (16 MB of float)
+    const long budget = 1L << 18; // elements of col per group (1 MB of float: stays in L2)
     long per_image = long(gr.rows) * gr.pixels;
     gr.group = int(std::max(1L, std::min(long(g.batch), budget / std::max(1L, per_image))));
     return gr;

@@ -33,16 +33,18 @@ void relu_forward(std::size_t count, const T* f, T* y) {
 // At f == 0 the ReLU has no derivative; like PyTorch we take 0 there.
 template <class T>
 void relu_backward(Rule rule, std::size_t count, const T* f, const T* r, T* out) {
-    for (std::size_t i = 0; i < count; ++i) {
-        bool forward_open = f[i] > T(0);
-        bool signal_positive = r[i] > T(0);
-        bool pass = false;
-        switch (rule) {
-        case Rule::backprop: pass = forward_open; break;
-        case Rule::deconvnet: pass = signal_positive; break;
-        case Rule::guided: pass = forward_open && signal_positive; break;
-        }
-        out[i] = pass ? r[i] : T(0);
+    // One loop per rule (the rule is fixed for the whole call), so each loop is
+    // a plain select the compiler can vectorise.
+    switch (rule) {
+    case Rule::backprop: // R * [f > 0]
+        for (std::size_t i = 0; i < count; ++i) out[i] = f[i] > T(0) ? r[i] : T(0);
+        break;
+    case Rule::deconvnet: // R * [R > 0]
+        for (std::size_t i = 0; i < count; ++i) out[i] = r[i] > T(0) ? r[i] : T(0);
+        break;
+    case Rule::guided: // R * [f > 0] * [R > 0]
+        for (std::size_t i = 0; i < count; ++i) out[i] = (f[i] > T(0) && r[i] > T(0)) ? r[i] : T(0);
+        break;
     }
 }
 
