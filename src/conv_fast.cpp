@@ -44,9 +44,9 @@ void valid_columns(const ConvGeom& g, int kx, int& lo, int& hi) {
 template <class T>
 void im2col(const ConvGeom& g, const Grouping& gr, const T* x, int first, int count, T* col, int threads) {
     const long ld = long(count) * gr.pixels;
-    parallel_for(count, threads, [&](int j) {
-        const T* xn = x + std::size_t(first + j) * g.in_c * g.in_h * g.in_w;
-        for (int c = 0; c < g.in_c; ++c)
+    parallel_for(g.in_c, threads, [&](int c) { // one task per input channel: its k*k rows of col
+        for (int j = 0; j < count; ++j) {
+            const T* xn = x + std::size_t(first + j) * g.in_c * g.in_h * g.in_w;
             for (int ky = 0; ky < g.k; ++ky)
                 for (int kx = 0; kx < g.k; ++kx) {
                     T* dst = col + long((c * g.k + ky) * g.k + kx) * ld + long(j) * gr.pixels;
@@ -59,12 +59,14 @@ void im2col(const ConvGeom& g, const Grouping& gr, const T* x, int first, int co
                             std::fill(row, row + g.out_w, T(0));
                             continue;
                         }
-                        const T* src = xn + (c * g.in_h + iy) * g.in_w - g.pad + kx; // src[ox * stride] = x[iy][ix]
+                        const T* src = xn + (c * g.in_h + iy) * g.in_w; // the input row iy
+                        const int shift = kx - g.pad;                   // ix = ox * stride + shift
                         std::fill(row, row + lo, T(0));
-                        for (int ox = lo; ox < hi; ++ox) row[ox] = src[ox * g.stride];
+                        for (int ox = lo; ox < hi; ++ox) row[ox] = src[ox * g.stride + shift];
                         std::fill(row + hi, row + g.out_w, T(0));
                     }
                 }
+        }
     });
 }
 
@@ -72,10 +74,10 @@ void im2col(const ConvGeom& g, const Grouping& gr, const T* x, int first, int co
 template <class T>
 void col2im(const ConvGeom& g, const Grouping& gr, const T* col, int first, int count, T* dx, int threads) {
     const long ld = long(count) * gr.pixels;
-    parallel_for(count, threads, [&](int j) {
-        T* dxn = dx + std::size_t(first + j) * g.in_c * g.in_h * g.in_w;
-        std::fill(dxn, dxn + std::size_t(g.in_c) * g.in_h * g.in_w, T(0));
-        for (int c = 0; c < g.in_c; ++c)
+    parallel_for(g.in_c, threads, [&](int c) { // one task per input channel: its planes of dx
+        for (int j = 0; j < count; ++j) {
+            T* dxn = dx + std::size_t(first + j) * g.in_c * g.in_h * g.in_w;
+            std::fill(dxn + std::size_t(c) * g.in_h * g.in_w, dxn + std::size_t(c + 1) * g.in_h * g.in_w, T(0));
             for (int ky = 0; ky < g.k; ++ky)
                 for (int kx = 0; kx < g.k; ++kx) {
                     const T* src = col + long((c * g.k + ky) * g.k + kx) * ld + long(j) * gr.pixels;
@@ -84,11 +86,13 @@ void col2im(const ConvGeom& g, const Grouping& gr, const T* col, int first, int 
                     for (int oy = 0; oy < g.out_h; ++oy) {
                         int iy = oy * g.stride - g.pad + ky;
                         if (iy < 0 || iy >= g.in_h) continue;
-                        T* dst = dxn + (c * g.in_h + iy) * g.in_w - g.pad + kx;
+                        T* dst = dxn + (c * g.in_h + iy) * g.in_w;
                         const T* row = src + oy * g.out_w;
-                        for (int ox = lo; ox < hi; ++ox) dst[ox * g.stride] += row[ox];
+                        const int shift = kx - g.pad;
+                        for (int ox = lo; ox < hi; ++ox) dst[ox * g.stride + shift] += row[ox];
                     }
                 }
+        }
     });
 }
 

@@ -38,12 +38,12 @@ const std::vector<Command>& commands() {
         {"train", "train a model on Fashion-MNIST with SGD as in the paper", train_help, cmd_train},
         {"eval", "accuracy and confusion matrix on the Fashion-MNIST test set", eval_help, cmd_eval},
         {"predict", "top classes with probabilities for some images", predict_help, cmd_predict},
+        {"visualize", "backprop / deconvnet / guided backprop images as a PNG grid", visualize_help, cmd_visualize},
         {"top-patches", "the paper's figures: top images per unit, deconvnet vs guided", top_patches_help, cmd_top_patches},
-        {"golden", "write or check the golden suite for other backends", golden_help, cmd_golden},
         {"export", "write a model as ONNX (opset 13)", export_help, cmd_export},
+        {"golden", "write or check the golden suite for other backends", golden_help, cmd_golden},
         {"bench", "time the forward, backward and training passes (make bench)", bench_help, cmd_bench},
         {"extract", "write dataset images as PGM files", extract_help, cmd_extract},
-        {"visualize", "backprop / deconvnet / guided backprop images as a PNG grid", visualize_help, cmd_visualize},
     };
     return list;
 }
@@ -58,7 +58,7 @@ void print_usage(std::ostream& out) {
            "uses to see what a CNN learned: backprop, deconvnet, guided backprop.\n\ncommands:\n";
     for (const allconv::Command& c : allconv::commands()) {
         out << "  " << c.name;
-        for (std::size_t i = std::strlen(c.name); i < 12; ++i) out << ' ';
+        for (std::size_t i = std::strlen(c.name); i < 13; ++i) out << ' ';
         out << c.summary << "\n";
     }
 }
