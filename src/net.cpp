@@ -1,13 +1,16 @@
 // net: forward and backward through a whole architecture.
 #include "net.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <stdexcept>
 
 #include "conv.hpp"
 #include "conv_fast.hpp"
 #include "dropout.hpp"
 #include "gap.hpp"
+#include "parallel.hpp"
 #include "pool.hpp"
 #include "relu.hpp"
 #include "softmax.hpp"
@@ -65,6 +68,17 @@ void conv_bwd_weights(const Compute& c, const ConvGeom& g, const T* x, const T* 
     else conv_backward_weights_fast(g, x, dy, dw, db, c.threads);
 }
 
+// Per-plane layers (ReLU, max-pool) are split over threads by whole planes
+// (one channel of one image): planes are independent, so any split gives the
+// same bits.
+void over_planes(const Compute& c, int planes, const std::function<void(int first, int count)>& f) {
+    const int tasks = c.reference ? 1 : std::min(planes, 4 * std::max(1, c.threads));
+    parallel_for(tasks, c.threads, [&](int t) {
+        const int first = int(long(planes) * t / tasks), last = int(long(planes) * (t + 1) / tasks);
+        if (last > first) f(first, last - first);
+    });
+}
+
 } // namespace
 
 template <class T>
@@ -92,11 +106,22 @@ void net_forward(const Arch& arch, const Params<T>& params, const Tensor<T>& x, 
             conv_fwd(compute, conv_geom(in_shape, l.out_c, l.k, l.stride, l.pad), in->ptr(), params.weight[i].ptr(),
                      params.bias[i].ptr(), out.ptr());
             break;
-        case LayerKind::relu: relu_forward(out.size(), in->ptr(), out.ptr()); break;
-        case LayerKind::maxpool:
-            tape.switches[i].resize(out.size());
-            maxpool_forward(pool_geom(in_shape, l.k, l.stride, l.pad), in->ptr(), out.ptr(), tape.switches[i].data());
+        case LayerKind::relu: {
+            const std::size_t plane = l.out.plane();
+            over_planes(compute, n * l.out.c, [&](int first, int count) {
+                relu_forward(count * plane, in->ptr() + first * plane, out.ptr() + first * plane);
+            });
             break;
+        }
+        case LayerKind::maxpool: {
+            tape.switches[i].resize(out.size());
+            const std::size_t in_plane = l.in.plane(), out_plane = l.out.plane();
+            over_planes(compute, n * l.out.c, [&](int first, int count) {
+                maxpool_forward(pool_geom({1, count, l.in.h, l.in.w}, l.k, l.stride, l.pad), in->ptr() + first * in_plane,
+                                out.ptr() + first * out_plane, tape.switches[i].data() + first * out_plane);
+            });
+            break;
+        }
         case LayerKind::dropout:
             if (dropout_rng) {
                 tape.masks[i].resize(out.shape);
@@ -141,14 +166,22 @@ void net_backward(const Arch& arch, const Params<T>& params, const Tape<T>& tape
             if (need_below) conv_bwd_input(compute, g, signal.ptr(), params.weight[i].ptr(), below.ptr());
             break;
         }
-        case LayerKind::relu:
-            // The only step where the three rules differ.
-            relu_backward(rule, below.size(), layer_in.ptr(), signal.ptr(), below.ptr());
+        case LayerKind::relu: { // the only step where the three rules differ
+            const std::size_t plane = l.out.plane();
+            over_planes(compute, n * l.out.c, [&](int first, int count) {
+                relu_backward(rule, count * plane, layer_in.ptr() + first * plane, signal.ptr() + first * plane,
+                              below.ptr() + first * plane);
+            });
             break;
-        case LayerKind::maxpool:
-            maxpool_backward(pool_geom(in_shape, l.k, l.stride, l.pad), signal.ptr(), tape.switches[i].data(),
-                             below.ptr());
+        }
+        case LayerKind::maxpool: {
+            const std::size_t in_plane = l.in.plane(), out_plane = l.out.plane();
+            over_planes(compute, n * l.out.c, [&](int first, int count) {
+                maxpool_backward(pool_geom({1, count, l.in.h, l.in.w}, l.k, l.stride, l.pad), signal.ptr() + first * out_plane,
+                                 tape.switches[i].data() + first * out_plane, below.ptr() + first * in_plane);
+            });
             break;
+        }
         case LayerKind::dropout:
             if (tape.masks[i].size() == below.size()) dropout_apply(below.size(), tape.masks[i].ptr(), signal.ptr(), below.ptr());
             else below.data = signal.data;

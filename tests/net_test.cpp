@@ -227,31 +227,35 @@ TEST(Rules, BackpropFromOneUnitIsThatUnitsGradient) {
     EXPECT_LT(relative_error(pick(dx.data, idx), num), 1e-6);
 }
 
+// Same seed, same bits; and the same bits for 1, 2 and 7 threads, through
+// convolutions, ReLUs and (in model-c) overlapping max-pools.
 TEST(Determinism, SameSeedGivesBitIdenticalWeightsAndOutputs) {
-    Arch a = parse_arch(zoo_spec("all-cnn-c", ZooOptions{{1, 3, 16, 16}, 0.1, 10}));
-    Params<float> p1 = init_params<float>(a, 77), p2 = init_params<float>(a, 77), p3 = init_params<float>(a, 78);
-    for (std::size_t i = 0; i < a.layers.size(); ++i) EXPECT_EQ(p1.weight[i].data, p2.weight[i].data);
-    EXPECT_NE(p1.weight[0].data, p3.weight[0].data);
-    Tensor<float> x = random_tensor<float>(batch_shape(a.input, 3), 1);
-    std::vector<std::vector<float>> outs;
-    for (int threads : {1, 2, 7}) {
-        Tape<float> t;
-        Compute c;
-        c.threads = threads;
-        net_forward(a, p1, x, t, c);
-        Tensor<float> seed(t.out[a.logits_layer()].shape, 1.0f), dx;
-        Params<float> g = zero_params<float>(a);
-        net_backward(a, p1, t, a.logits_layer(), seed, Rule::guided, &dx, &g, c);
-        std::vector<float> all = t.out.back().data;
-        all.insert(all.end(), dx.data.begin(), dx.data.end());
-        all.insert(all.end(), g.weight[0].data.begin(), g.weight[0].data.end());
-        outs.push_back(all);
+    for (const char* name : {"all-cnn-c", "model-c"}) {
+        Arch a = parse_arch(zoo_spec(name, ZooOptions{{1, 3, 16, 16}, 0.1, 10}));
+        Params<float> p1 = init_params<float>(a, 77), p2 = init_params<float>(a, 77), p3 = init_params<float>(a, 78);
+        for (std::size_t i = 0; i < a.layers.size(); ++i) EXPECT_EQ(p1.weight[i].data, p2.weight[i].data);
+        EXPECT_NE(p1.weight[0].data, p3.weight[0].data);
+        Tensor<float> x = random_tensor<float>(batch_shape(a.input, 3), 1);
+        std::vector<std::vector<float>> outs;
+        for (int threads : {1, 2, 7}) {
+            Tape<float> t;
+            Compute c;
+            c.threads = threads;
+            net_forward(a, p1, x, t, c);
+            Tensor<float> seed(t.out[a.logits_layer()].shape, 1.0f), dx;
+            Params<float> g = zero_params<float>(a);
+            net_backward(a, p1, t, a.logits_layer(), seed, Rule::guided, &dx, &g, c);
+            std::vector<float> all = t.out.back().data;
+            all.insert(all.end(), dx.data.begin(), dx.data.end());
+            all.insert(all.end(), g.weight[0].data.begin(), g.weight[0].data.end());
+            for (const auto& sw : t.switches) all.insert(all.end(), sw.begin(), sw.end());
+            outs.push_back(all);
+        }
+        EXPECT_TRUE(outs[0] == outs[1]) << name << ": 1 vs 2 threads";
+        EXPECT_TRUE(outs[0] == outs[2]) << name << ": 1 vs 7 threads";
     }
-    EXPECT_TRUE(outs[0] == outs[1]);
-    EXPECT_TRUE(outs[0] == outs[2]);
 }
 
-// He init: the sample variance of many weights is 2 / fan_in.
 TEST(Determinism, HeInitScaleIsSqrtTwoOverFanIn) {
     Arch a = parse_arch("input 4x9x9; conv 300 k3");
     Params<double> p = init_params<double>(a, 1);
