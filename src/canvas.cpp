@@ -87,7 +87,7 @@ void Canvas::draw_image(int x0, int y0, const Tensor<float>& image, int scale) {
 void Canvas::draw_text(int x0, int y0, const std::string& text, int scale) {
     for (std::size_t i = 0; i < text.size(); ++i) {
         const char* g = glyph(text[i]);
-        for (int k = 0; g[k] != '\0' && k < 35; ++k) {
+        for (int k = 0; k < 35 && g[k] != '\0'; ++k) {
             if (g[k] != '#') continue;
             int gx = k % 5, gy = k / 5;
             for (int dy = 0; dy < scale; ++dy)

@@ -86,6 +86,7 @@ GoldenCase network_case(const std::string& zoo, Shape in, double width, std::uin
     int relu = -1, seen = 0;
     for (std::size_t i = 0; i < arch.layers.size() && relu < 0; ++i)
         if (arch.layers[i].kind == LayerKind::relu && ++seen == 2) relu = int(i);
+    if (relu < 0) throw std::logic_error(zoo + ": a golden network needs at least two ReLUs");
     Tensor<double> x0(arch.input);
     std::copy_n(x.begin(), x0.size(), x0.data.begin());
     Tape<double> tape;

@@ -36,6 +36,7 @@ void softmax_backward(int batch, int classes, const T* probs, const T* dp, T* dz
 
 template <class T>
 T softmax_cross_entropy(int batch, int classes, const T* logits, const int* labels, T* dlogits) {
+    if (classes < 1 || batch < 1) throw std::invalid_argument("softmax_cross_entropy: empty batch or no classes");
     std::vector<T> probs(std::size_t(batch) * classes);
     softmax_forward(batch, classes, logits, probs.data());
     T loss = T(0);

@@ -24,7 +24,7 @@ Args::Args(int argc, char** argv, const std::vector<std::string>& valued, const 
             std::size_t eq = name.find('=');
             if (eq != std::string::npos) {
                 value = name.substr(eq + 1);
-                name = name.substr(0, eq);
+                name.resize(eq);
             }
             if (listed(flags, name)) {
                 if (eq != std::string::npos) throw UsageError("--" + name + " takes no value");
