@@ -2,6 +2,7 @@
 #include "conv_fast.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <vector>
 
 #include "gemm.hpp"
@@ -105,64 +106,93 @@ void gather_channels(const ConvGeom& g, const Grouping& gr, const T* dy, int fir
             std::copy_n(dy + (std::size_t(first + j) * g.out_c + o) * gr.pixels, gr.pixels, out + o * ld + long(j) * gr.pixels);
 }
 
+// Runs fn(first, count, inner_threads) for every group of images. With at
+// least as many groups as threads, whole groups go to threads (one task each,
+// no synchronisation inside); otherwise the groups run in turn and each one
+// splits its own work. Either way every output value gets the same arithmetic.
+void for_each_group(const ConvGeom& g, const Grouping& gr, int threads,
+                    const std::function<void(int index, int first, int count, int inner_threads)>& fn) {
+    const int groups = (g.batch + gr.group - 1) / gr.group;
+    auto run = [&](int i, int inner) { fn(i, i * gr.group, std::min(gr.group, g.batch - i * gr.group), inner); };
+    if (groups >= threads) parallel_for(groups, threads, [&](int i) { run(i, 1); });
+    else
+        for (int i = 0; i < groups; ++i) run(i, threads);
+}
+
 } // namespace
 
 template <class T>
 void conv_forward_fast(const ConvGeom& g, const T* x, const T* w, const T* b, T* y, int threads) {
     const Grouping gr = grouping(g);
-    thread_local std::vector<T> col, out;
-    for (int first = 0; first < g.batch; first += gr.group) {
-        const int count = std::min(gr.group, g.batch - first);
+    for_each_group(g, gr, threads, [&](int, int first, int count, int inner) {
+        thread_local std::vector<T> col, out; // per thread, reused across calls
         const long ld = long(count) * gr.pixels;
         col.resize(std::size_t(gr.rows) * ld);
         out.resize(std::size_t(g.out_c) * ld);
-        im2col(g, gr, x, first, count, col.data(), threads);
+        im2col(g, gr, x, first, count, col.data(), inner);
         // out (O x count*pixels) = W (O x rows) * col (rows x count*pixels)
-        gemm(g.out_c, int(ld), gr.rows, w, gr.rows, 1, col.data(), ld, 1, out.data(), ld, false, threads);
+        gemm(g.out_c, int(ld), gr.rows, w, gr.rows, 1, col.data(), ld, 1, out.data(), ld, false, inner);
         for (int j = 0; j < count; ++j)
             for (int o = 0; o < g.out_c; ++o) {
                 T* dst = y + (std::size_t(first + j) * g.out_c + o) * gr.pixels;
                 const T* src = out.data() + o * ld + long(j) * gr.pixels;
                 for (int p = 0; p < gr.pixels; ++p) dst[p] = src[p] + b[o];
             }
-    }
+    });
 }
 
 template <class T>
 void conv_backward_input_fast(const ConvGeom& g, const T* dy, const T* w, T* dx, int threads) {
     const Grouping gr = grouping(g);
-    thread_local std::vector<T> col, dyg;
-    for (int first = 0; first < g.batch; first += gr.group) {
-        const int count = std::min(gr.group, g.batch - first);
+    for_each_group(g, gr, threads, [&](int, int first, int count, int inner) {
+        thread_local std::vector<T> col, dyg;
         const long ld = long(count) * gr.pixels;
         col.resize(std::size_t(gr.rows) * ld);
         dyg.resize(std::size_t(g.out_c) * ld);
         gather_channels(g, gr, dy, first, count, dyg.data());
         // col (rows x count*pixels) = W^T (rows x O) * dY (O x count*pixels)
-        gemm(gr.rows, int(ld), g.out_c, w, 1, gr.rows, dyg.data(), ld, 1, col.data(), ld, false, threads);
-        col2im(g, gr, col.data(), first, count, dx, threads);
-    }
+        gemm(gr.rows, int(ld), g.out_c, w, 1, gr.rows, dyg.data(), ld, 1, col.data(), ld, false, inner);
+        col2im(g, gr, col.data(), first, count, dx, inner);
+    });
 }
 
+// Each group's gradient goes to its own slot, then the slots are added in
+// group order: the sum does not depend on which thread computed which group.
 template <class T>
 void conv_backward_weights_fast(const ConvGeom& g, const T* x, const T* dy, T* dw, T* db, int threads) {
     const Grouping gr = grouping(g);
-    thread_local std::vector<T> col, dyg;
-    for (int first = 0; first < g.batch; first += gr.group) {
-        const int count = std::min(gr.group, g.batch - first);
+    const int groups = (g.batch + gr.group - 1) / gr.group;
+    const std::size_t wsize = std::size_t(g.out_c) * gr.rows, slot = wsize + g.out_c;
+    thread_local std::vector<T> buffer; // the calling thread's; the tasks below use it through `partial`
+    buffer.resize(slot * groups);
+    T* const partial = buffer.data();
+    for_each_group(g, gr, threads, [&](int index, int first, int count, int inner) {
+        thread_local std::vector<T> col, dyg;
         const long ld = long(count) * gr.pixels;
         col.resize(std::size_t(gr.rows) * ld);
         dyg.resize(std::size_t(g.out_c) * ld);
-        im2col(g, gr, x, first, count, col.data(), threads);
+        im2col(g, gr, x, first, count, col.data(), inner);
         gather_channels(g, gr, dy, first, count, dyg.data());
-        // dW (O x rows) += dY (O x count*pixels) * col^T (count*pixels x rows)
-        gemm(g.out_c, gr.rows, int(ld), dyg.data(), ld, 1, col.data(), 1, ld, dw, gr.rows, true, threads);
+        T* pw = partial + slot * index;
+        // dW_group (O x rows) = dY (O x count*pixels) * col^T (count*pixels x rows)
+        gemm(g.out_c, gr.rows, int(ld), dyg.data(), ld, 1, col.data(), 1, ld, pw, gr.rows, false, inner);
         for (int o = 0; o < g.out_c; ++o) {
             T sum = T(0);
             for (long q = 0; q < ld; ++q) sum += dyg[o * ld + q];
-            db[o] += sum;
+            pw[wsize + o] = sum;
         }
-    }
+    });
+    const int chunks = std::max(1, std::min<int>(int(slot / 4096) + 1, 4 * threads));
+    parallel_for(chunks, threads, [&](int c) {
+        const std::size_t lo = slot * c / chunks, hi = slot * (c + 1) / chunks;
+        for (int i = 0; i < groups; ++i) {
+            const T* pw = partial + slot * i;
+            for (std::size_t e = lo; e < hi; ++e) {
+                if (e < wsize) dw[e] += pw[e];
+                else db[e - wsize] += pw[e];
+            }
+        }
+    });
 }
 
 template void conv_forward_fast<float>(const ConvGeom&, const float*, const float*, const float*, float*, int);
