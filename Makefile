@@ -70,7 +70,7 @@ $(TEST_OBJ): | check-gtest
 
 test: check-gtest $(BUILD)/tests $(BUILD)/allconv
 	cd $(CURDIR) && ALLCONV=$(BUILD)/allconv $(BUILD)/tests
-	bash tests/install_test.sh $(CXX) $(BUILD)
+	EXTRA_FLAGS="$(EXTRA_FLAGS)" bash tests/install_test.sh $(CXX) $(BUILD)
 
 # The static library, public headers (include/allconv/) and a pkg-config file.
 PREFIX ?= /usr/local

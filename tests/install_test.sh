@@ -8,6 +8,6 @@ prefix=$(mktemp -d)
 trap 'rm -rf "$prefix"' EXIT
 MAKEFLAGS= make -s install PREFIX="$prefix" BUILD="$build" CXX="$cxx" >/dev/null
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
-"$cxx" tools/examples/backend_check.cpp $(pkg-config --cflags --libs allconv) -o "$prefix/backend_check"
+"$cxx" ${EXTRA_FLAGS:-} tools/examples/backend_check.cpp $(pkg-config --cflags --libs allconv) -o "$prefix/backend_check"
 "$prefix/backend_check" data/golden
 echo "install test: 1 passed, 0 failed"
