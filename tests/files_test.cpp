@@ -208,6 +208,21 @@ TEST(Npz, ReadsDeflatedEntriesWithZip64ExtraFields) {
     EXPECT_EQ(e[0].second.to_float(), (std::vector<float>{3.5f, -1.f}));
 }
 
+// Archives NumPy itself wrote (tests/data/README.md): savez (stored entries)
+// and savez_compressed (deflated), both with NumPy's ZIP64 extra fields.
+TEST(Npz, ReadsWhatNumpySavezAndSavezCompressedWrite) {
+    for (const char* file : {"tests/data/numpy_savez.npz", "tests/data/numpy_savez_compressed.npz"}) {
+        NpzEntries e = read_npz(file);
+        EXPECT_EQ(npz_get(e, "w", file).shape, (std::vector<long>{3, 4})) << file;
+        std::vector<float> w = npz_get(e, "w", file).to_float();
+        for (int i = 0; i < 12; ++i) EXPECT_EQ(w[i], float(i)) << file;
+        EXPECT_EQ(npz_get(e, "d", file).to_double(), (std::vector<double>{1.5, 2.5})) << file;
+        EXPECT_EQ(npz_get(e, "i", file).dtype, "<i8");
+        EXPECT_EQ(npz_get(e, "i", file).to_double(), (std::vector<double>{1, 2, 3})) << file;
+    }
+    EXPECT_EQ(npz_get(read_npz("tests/data/numpy_savez.npz"), "u", "f").to_text(), "input 1x2x2");
+}
+
 // PNG: signature, IHDR fields, every chunk's CRC (recomputed bit by bit), the
 // zlib stream's Adler-32, and the pixels back out through our inflate.
 TEST(Png, ChunksCrcsAdlerAndPixelsAreRight) {
