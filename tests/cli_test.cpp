@@ -4,11 +4,14 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "model.hpp"
+#include "idx.hpp"
 #include "npy.hpp"
+#include "rng.hpp"
 
 using namespace allconv;
 
@@ -66,10 +69,63 @@ std::string tiny_model() {
 
 } // namespace
 
+// A tiny IDX data set in a folder, as the Debian package lays it out.
+std::string tiny_dataset() {
+    std::string dir = ::testing::TempDir() + "allconv_tiny_data";
+    std::filesystem::create_directories(dir);
+    auto write = [&](const std::string& name, int count, bool images) {
+        std::vector<std::uint8_t> b = {0, 0, 8, std::uint8_t(images ? 3 : 1)};
+        std::vector<int> dims = {count};
+        if (images) dims.insert(dims.end(), {8, 8});
+        for (int d : dims)
+            for (int shift = 24; shift >= 0; shift -= 8) b.push_back(std::uint8_t(d >> shift));
+        Rng rng{std::uint64_t(count)};
+        for (int i = 0; i < count; ++i) {
+            if (!images) {
+                b.push_back(std::uint8_t(i % 2));
+                continue;
+            }
+            for (int y = 0; y < 8; ++y)
+                for (int x = 0; x < 8; ++x) b.push_back(std::uint8_t(((x < 4) == (i % 2 == 0) ? 180 : 40) + rng.below(60)));
+        }
+        std::ofstream(dir + "/" + name, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), std::streamsize(b.size()));
+    };
+    write("train-images-idx3-ubyte", 48, true);
+    write("train-labels-idx1-ubyte", 48, false);
+    write("t10k-images-idx3-ubyte", 16, true);
+    write("t10k-labels-idx1-ubyte", 16, false);
+    std::ofstream(dir + "/tiny.spec") << "input 1x8x8; conv 4 k3 p1; relu; conv 4 k3 s2 p1; relu; conv 2 k1; gap; softmax";
+    return dir;
+}
+
+// Two epochs straight, or one epoch then --resume from its checkpoint: the
+// same model file, byte for byte.
+TEST(Cli, TrainResumeGivesTheSameModelFile) {
+    std::string d = tiny_dataset(), common = " --data " + d + " --batch 8 --seed 3 --threads 2";
+    Outcome straight = run("train --model " + d + "/tiny.spec --epochs 2 --out " + d + "/a.npz" + common);
+    ASSERT_EQ(straight.status, 0) << straight.err;
+    EXPECT_NE(straight.err.find("epoch 2/2"), std::string::npos) << straight.err;
+    Outcome first = run("train --model " + d + "/tiny.spec --epochs 1 --out " + d + "/half.npz --checkpoint " + d + "/c.npz" + common);
+    ASSERT_EQ(first.status, 0) << first.err;
+    Outcome resumed = run("train --resume " + d + "/c.npz --epochs 2 --out " + d + "/b.npz" + common);
+    ASSERT_EQ(resumed.status, 0) << resumed.err;
+    EXPECT_EQ(read_file_bytes(d + "/a.npz"), read_file_bytes(d + "/b.npz"));
+    Outcome eval = run("eval --model " + d + "/a.npz --data " + d);
+    EXPECT_EQ(eval.status, 0) << eval.err;
+    EXPECT_NE(eval.out.find("accuracy"), std::string::npos);
+}
+
+TEST(Cli, MissingDatasetSaysWhichPackageToInstall) {
+    Outcome r = run("train --model all-cnn-c --out /tmp/never.npz --data /nonexistent");
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("apt-get install dataset-fashion-mnist"), std::string::npos) << r.err;
+}
+
 TEST(Cli, HelpForEveryCommand) {
     Outcome top = run("--help");
     EXPECT_EQ(top.status, 0);
-    for (const char* cmd : {"models", "describe", "train", "eval", "predict", "visualize", "extract"}) {
+    for (const char* cmd : {"models", "describe", "train", "eval", "predict", "visualize", "top-patches", "export",
+                            "golden", "bench", "extract"}) {
         EXPECT_NE(top.out.find(cmd), std::string::npos) << cmd;
         Outcome r = run(std::string(cmd) + " --help");
         EXPECT_EQ(r.status, 0) << cmd;
