@@ -154,7 +154,10 @@ void train_epoch(TrainState& s, const Dataset& train, const TrainConfig& c,
         }
         net_backward(arch, s.model.params, tape, logits, dlogits, Rule::backprop, (Tensor<float>*)nullptr, &grads, compute);
         // SGD with momentum (PyTorch's form): v = mu v + (g + wd w); w -= lr v. No decay on biases.
-        const float mu = float(c.momentum), wd = float(c.weight_decay), rate = float(lr);
+        // Optional warm-up: the first warmup_batches steps use lr * step / warmup_batches.
+        const long step = long(epoch) * batches + b + 1;
+        const double warm = step < c.warmup_batches ? double(step) / c.warmup_batches : 1.0;
+        const float mu = float(c.momentum), wd = float(c.weight_decay), rate = float(lr * warm);
         for (std::size_t i = 0; i < grads.weight.size(); ++i) {
             std::vector<float>& w = s.model.params.weight[i].data;
             std::vector<float>& v = s.velocity.weight[i].data;

@@ -40,6 +40,7 @@ struct TrainConfig {
     int epochs = 10, batch = 64, threads = 1;
     double lr = 0.05, momentum = 0.9, weight_decay = 1e-3;
     std::vector<int> lr_steps;   // epochs (1-based) from which the rate is again x0.1
+    int warmup_batches = 0;      // the rate grows linearly from lr/warmup to lr over this many first batches
     std::uint64_t seed = 1;
 };
 
@@ -55,7 +56,7 @@ struct Progress {
     double loss, accuracy, images_per_second, seconds;
 };
 
-// Learning rate for 0-based epoch e.
+// Learning rate for 0-based epoch e (the step schedule; warm-up is applied per batch on top).
 double learning_rate(const TrainConfig& c, int epoch);
 
 // One epoch of SGD. The shuffle and the dropout masks come from generators

@@ -33,6 +33,8 @@ extern const char* const train_help =
     "  --dropout-input P    default 0.2\n"
     "  --dropout-pool P     default 0.5\n"
     "  --lr-steps E1,E2     multiply the rate by 0.1 from these epochs on (1-based)\n"
+    "  --warmup N           grow the rate linearly over the first N batches (default 0:\n"
+    "                       off, as in the paper; helps nets whose last ReLU dies early)\n"
     "  --seed S             default 1 (weights, shuffling, dropout)\n"
     "  --threads T          default: all cores (results do not depend on it)\n"
     "  --limit N            train on the first N images only\n"
@@ -81,7 +83,7 @@ int cmd_train(int argc, char** argv) {
     if (wants_help(argc, argv, train_help)) return 0;
     std::vector<std::string> valued = {"model", "out", "data", "epochs", "batch", "lr", "momentum", "weight-decay",
                                        "dropout-input", "dropout-pool", "lr-steps", "seed", "threads", "limit",
-                                       "test-limit", "checkpoint", "resume"};
+                                       "test-limit", "checkpoint", "resume", "warmup"};
     valued.insert(valued.end(), arch_options().begin(), arch_options().end());
     Args args(argc, argv, valued, {});
     if (!args.positional().empty()) throw UsageError("unexpected argument '" + args.positional()[0] + "'");
@@ -95,6 +97,7 @@ int cmd_train(int argc, char** argv) {
     c.weight_decay = args.real("weight-decay", 1e-3, 0.0, 1.0);
     c.lr_steps = args.has("lr-steps") ? parse_steps(args.str("lr-steps", "")) : std::vector<int>{};
     c.seed = std::uint64_t(args.integer("seed", 1, 0, 2147483647));
+    c.warmup_batches = args.integer("warmup", 0, 0, 100000000);
     c.threads = args.integer("threads", hardware_threads(), 1, 1024);
     const double p_input = args.real("dropout-input", 0.2, 0.0, 0.95);
     const double p_pool = args.real("dropout-pool", 0.5, 0.0, 0.95);
