@@ -103,6 +103,28 @@ TEST(Train, LearningRateStepsMultiplyByATenth) {
     EXPECT_NEAR(learning_rate(c, 4), 0.001, 1e-15);
 }
 
+// Warm-up: step s of the first W uses lr * s / W. With one batch per epoch, the
+// first step at lr 0.5 and W = 4 is the same update as lr 0.125 without warm-up
+// (both exact in binary), and the fourth step onwards uses the full rate.
+TEST(Train, WarmupScalesTheFirstStepsLinearly) {
+    Dataset d = halves(8);
+    TrainConfig warm, plain;
+    warm.batch = plain.batch = 8;
+    warm.lr = 0.5;
+    warm.warmup_batches = 4;
+    plain.lr = 0.125;
+    TrainState a = fresh(d, warm), b = fresh(d, plain);
+    train_epoch(a, d, warm, nullptr);
+    train_epoch(b, d, plain, nullptr);
+    for (std::size_t i = 0; i < a.model.params.weight.size(); ++i)
+        EXPECT_EQ(a.model.params.weight[i].data, b.model.params.weight[i].data) << i;
+    TrainConfig none = warm;
+    none.warmup_batches = 0;
+    TrainState c = fresh(d, none);
+    train_epoch(c, d, none, nullptr);
+    EXPECT_NE(c.model.params.weight[0].data, a.model.params.weight[0].data);
+}
+
 // Paper: dropout on the input, and after each pool or the layer that replaced it.
 TEST(Train, DropoutGoesWhereThePaperPutsIt) {
     auto kinds = [](const Arch& a) {
