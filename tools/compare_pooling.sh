@@ -60,7 +60,7 @@ most classes this way, the max-pool models first: model C reached 45% and ConvPo
 accuracy, All-CNN-C 44%, Strided-CNN-C 83% (4 epochs over 20,000 images, width 0.25, lr 0.02);
 at width 1/3 and lr 0.02, model C stayed at chance (10%). A linear warm-up of the learning rate
 and no dropout let all four train, so the comparison is between architectures rather than
-between which nets happened to survive their first hundred steps. The shipped All-CNN-C
-(data/models/) was trained with dropout and no warm-up and did not suffer from this.
+between which nets happened to survive their first hundred steps. (The shipped model's recipe
+is in data/models/README.md.)
 EOT
 echo "wrote $out" >&2
