@@ -28,7 +28,13 @@ int cmd_models(int argc, char** argv) {
     if (!args.positional().empty()) throw UsageError("models takes no arguments (see --help)");
     std::printf("%-18s %-10s %12s %16s %10s\n", "model", "input", "parameters", "multiply-adds", "gap input");
     for (const std::string& name : zoo_names()) {
-        Arch a = load_arch(name, args);
+        Arch a;
+        try {
+            a = load_arch(name, args);
+        } catch (const std::invalid_argument& e) { // e.g. --input too small for ImageNet's strides
+            std::printf("%-18s does not fit this input: %s\n", name.c_str(), e.what());
+            continue;
+        }
         Shape last = a.layers[a.logits_layer()].in;
         std::printf("%-18s %-10s %12s %16s %10s\n", name.c_str(), chw_string(a.input).c_str(),
                     with_commas(a.params()).c_str(), with_commas(a.macs()).c_str(), chw_string(last).c_str());
