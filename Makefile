@@ -15,6 +15,8 @@
 #   make BUILD=build-clang    a separate build folder
 
 SHELL := /bin/bash
+# Build on every core unless told otherwise (make -j1 ...).
+MAKEFLAGS += --jobs=$(shell nproc 2>/dev/null || echo 2)
 CXX ?= g++
 BUILD ?= build
 PORTABLE ?= 0

@@ -131,6 +131,7 @@ int cmd_visualize(int argc, char** argv) {
     if (args.has("raw"))
         write_npy(args.str("raw", ""), NpyArray::from_float(raw, {long(images.size()), long(rules.size()), in.c, in.h, in.w}));
     write_png(out, canvas.width, canvas.height, 3, canvas.rgb);
+    std::fflush(stdout); // the predictions first, then where the picture went
     std::fprintf(stderr, "wrote %s (%dx%d)\n", out.c_str(), canvas.width, canvas.height);
     return 0;
 }
