@@ -10,4 +10,4 @@ MAKEFLAGS= make -s install PREFIX="$prefix" BUILD="$build" CXX="$cxx" >/dev/null
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 "$cxx" ${EXTRA_FLAGS:-} tools/examples/backend_check.cpp $(pkg-config --cflags --libs allconv) -o "$prefix/backend_check"
 "$prefix/backend_check" data/golden
-echo "install test: 1 passed, 0 failed"
+echo "install-test: 1 passed, 0 failed"

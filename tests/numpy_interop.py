@@ -47,4 +47,4 @@ for case in manifest["cases"]:
     tol = case["tolerance"]["float64"]["y"]
     assert np.allclose(y, arrays["y"], rtol=tol["rtol"], atol=tol["atol"]), case["name"]
 
-print(f"numpy interop: {checked} passed, 0 failed")
+print(f"numpy-interop: {checked} passed, 0 failed")
