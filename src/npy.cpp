@@ -87,34 +87,29 @@ std::vector<float> NpyArray::to_float() const {
     return std::vector<float>(d.begin(), d.end());
 }
 
-NpyArray NpyArray::from_float(const std::vector<float>& v, std::vector<long> shape) {
+namespace {
+// An array of the given dtype holding a copy of `bytes` little-endian bytes.
+NpyArray raw_array(const char* dtype, std::vector<long> shape, const void* data, std::size_t bytes) {
     NpyArray a;
-    a.dtype = "<f4";
+    a.dtype = dtype;
     a.shape = std::move(shape);
-    a.bytes.resize(v.size() * 4);
-    std::memcpy(a.bytes.data(), v.data(), a.bytes.size());
+    a.bytes.resize(bytes);
+    if (bytes) std::memcpy(a.bytes.data(), data, bytes);
     return a;
+}
+} // namespace
+
+NpyArray NpyArray::from_float(const std::vector<float>& v, std::vector<long> shape) {
+    return raw_array("<f4", std::move(shape), v.data(), v.size() * 4);
 }
 
 NpyArray NpyArray::from_double(const std::vector<double>& v, std::vector<long> shape) {
-    NpyArray a;
-    a.dtype = "<f8";
-    a.shape = std::move(shape);
-    a.bytes.resize(v.size() * 8);
-    std::memcpy(a.bytes.data(), v.data(), a.bytes.size());
-    return a;
+    return raw_array("<f8", std::move(shape), v.data(), v.size() * 8);
 }
 
 NpyArray NpyArray::from_int64(const std::vector<long long>& v, std::vector<long> shape) {
-    NpyArray a;
-    a.dtype = "<i8";
-    a.shape = std::move(shape);
-    a.bytes.resize(v.size() * 8);
-    for (std::size_t i = 0; i < v.size(); ++i) {
-        std::int64_t x = v[i];
-        std::memcpy(a.bytes.data() + 8 * i, &x, 8);
-    }
-    return a;
+    std::vector<std::int64_t> fixed(v.begin(), v.end()); // exactly 8 bytes each
+    return raw_array("<i8", std::move(shape), fixed.data(), fixed.size() * 8);
 }
 
 NpyArray NpyArray::from_bytes(const std::string& text) {

@@ -93,6 +93,17 @@ double learning_rate(const TrainConfig& c, int epoch) {
     return lr;
 }
 
+namespace {
+// The class with the largest logit for image j (the first one on ties).
+int predicted_class(const Tensor<float>& logits, int j, int classes) {
+    const float* z = logits.ptr() + std::size_t(j) * classes;
+    int best = 0;
+    for (int k = 1; k < classes; ++k)
+        if (z[k] > z[best]) best = k;
+    return best;
+}
+} // namespace
+
 void make_batch(const Model& m, const Dataset& d, const std::vector<int>& idx, int first, int n, Tensor<float>& x,
                 std::vector<int>& labels) {
     x.resize(batch_shape(d.image, n));
@@ -141,9 +152,7 @@ void train_epoch(TrainState& s, const Dataset& train, const TrainConfig& c,
                                      std::to_string(epoch + 1) + ", batch " + std::to_string(b + 1) +
                                      " (try a smaller --lr); no model written");
         for (int j = 0; j < n; ++j) {
-            int best = 0;
-            for (int k = 1; k < classes; ++k)
-                if (z.data[std::size_t(j) * classes + k] > z.data[std::size_t(j) * classes + best]) best = k;
+            const int best = predicted_class(z, j, classes);
             correct += best == labels[j];
         }
         loss_sum += double(loss) * n;
@@ -199,9 +208,7 @@ Evaluation evaluate(const Model& m, const Dataset& d, int threads, int batch) {
         const Tensor<float>& z = tape.out[logits];
         loss += double(softmax_cross_entropy(n, classes, z.ptr(), labels.data(), (float*)nullptr)) * n;
         for (int j = 0; j < n; ++j) {
-            int best = 0;
-            for (int k = 1; k < classes; ++k)
-                if (z.data[std::size_t(j) * classes + k] > z.data[std::size_t(j) * classes + best]) best = k;
+            const int best = predicted_class(z, j, classes);
             correct += best == labels[j];
             if (labels[j] < classes) e.confusion[labels[j]][best]++;
         }
