@@ -3,17 +3,30 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <stdexcept>
 
+#include "bytes.hpp"
 #include "inflate.hpp"
+#include "limits.hpp"
 
 namespace allconv {
 
 std::vector<std::uint8_t> read_file_bytes(const std::string& path) {
+    std::error_code ec;
+    if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
+        throw std::runtime_error(path + ": not a regular file");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw std::runtime_error(path + ": cannot open (" + std::strerror(errno) + ")");
-    std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::vector<std::uint8_t> bytes;
+    char chunk[65536];
+    while (in) { // in chunks, so a file that keeps growing cannot take all memory
+        in.read(chunk, sizeof chunk);
+        bytes.insert(bytes.end(), chunk, chunk + in.gcount());
+        if (bytes.size() > max_file_bytes)
+            throw std::runtime_error(path + ": larger than the limit of " + std::to_string(max_file_bytes) + " bytes");
+    }
     if (in.bad()) throw std::runtime_error(path + ": read error");
     return bytes;
 }
@@ -25,10 +38,6 @@ std::vector<std::uint8_t> read_maybe_gzip(const std::string& path) {
 
 namespace {
 
-std::uint32_t be32(const std::uint8_t* p) {
-    return std::uint32_t(p[0]) << 24 | std::uint32_t(p[1]) << 16 | std::uint32_t(p[2]) << 8 | p[3];
-}
-
 // Checks magic and size; returns the dimensions.
 std::vector<std::uint32_t> header(const std::vector<std::uint8_t>& b, const std::string& name, int dims) {
     if (b.size() < 4 + 4u * dims) throw std::runtime_error(name + ": truncated IDX header");
@@ -38,9 +47,9 @@ std::vector<std::uint32_t> header(const std::vector<std::uint8_t>& b, const std:
     std::vector<std::uint32_t> d;
     std::uint64_t payload = 1;
     for (int i = 0; i < dims; ++i) {
-        d.push_back(be32(b.data() + 4 + 4 * i));
+        d.push_back(load_be32(b.data() + 4 + 4 * i));
         payload *= d.back();
-        if (payload > (std::uint64_t(1) << 34)) throw std::runtime_error(name + ": IDX dimensions are absurdly large");
+        if (payload > max_file_bytes) throw std::runtime_error(name + ": IDX dimensions are absurdly large");
     }
     const std::uint64_t expected = 4 + 4u * dims + payload;
     if (b.size() != expected)

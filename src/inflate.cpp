@@ -8,21 +8,27 @@
 
 #include <stdexcept>
 
+#include "bytes.hpp"
+
 namespace allconv {
 
-std::uint32_t crc32(const std::uint8_t* data, std::size_t size, std::uint32_t crc) {
-    static std::uint32_t table[256];
-    static bool ready = false;
-    if (!ready) { // reflected polynomial 0xEDB88320 (RFC 1952, section 8)
+namespace {
+struct CrcTable {
+    std::uint32_t entry[256];
+    CrcTable() { // reflected polynomial 0xEDB88320 (RFC 1952, section 8)
         for (std::uint32_t n = 0; n < 256; ++n) {
             std::uint32_t c = n;
             for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            table[n] = c;
+            entry[n] = c;
         }
-        ready = true;
     }
+};
+} // namespace
+
+std::uint32_t crc32(const std::uint8_t* data, std::size_t size, std::uint32_t crc) {
+    static const CrcTable table; // built once; C++11 makes this initialisation thread-safe
     crc = ~crc;
-    for (std::size_t i = 0; i < size; ++i) crc = table[(crc ^ data[i]) & 0xFF] ^ (crc >> 8);
+    for (std::size_t i = 0; i < size; ++i) crc = table.entry[(crc ^ data[i]) & 0xFF] ^ (crc >> 8);
     return ~crc;
 }
 
@@ -87,8 +93,7 @@ private:
         bit_buf_ = 0; // skip to a byte boundary
         bit_count_ = 0;
         if (pos_ + 4 > size_) fail("truncated stored block");
-        unsigned len = in_[pos_] | (in_[pos_ + 1] << 8);
-        unsigned nlen = in_[pos_ + 2] | (in_[pos_ + 3] << 8);
+        const unsigned len = load_le16(in_ + pos_), nlen = load_le16(in_ + pos_ + 2);
         pos_ += 4;
         if (len != (~nlen & 0xFFFF)) fail("stored block length check failed");
         if (pos_ + len > size_) fail("truncated stored block");
@@ -213,10 +218,6 @@ private:
     std::vector<std::uint8_t> out_;
 };
 
-std::uint32_t le32(const std::uint8_t* p) {
-    return std::uint32_t(p[0]) | std::uint32_t(p[1]) << 8 | std::uint32_t(p[2]) << 16 | std::uint32_t(p[3]) << 24;
-}
-
 } // namespace
 
 std::vector<std::uint8_t> inflate_raw(const std::uint8_t* data, std::size_t size, const std::string& name,
@@ -245,7 +246,7 @@ std::vector<std::uint8_t> gunzip(const std::vector<std::uint8_t>& file, const st
         };
         if (flags & 4) { // FEXTRA
             need(2);
-            std::size_t xlen = p[at] | (p[at + 1] << 8);
+            std::size_t xlen = load_le16(p + at);
             need(2 + xlen);
             at += 2 + xlen;
         }
@@ -265,9 +266,9 @@ std::vector<std::uint8_t> gunzip(const std::vector<std::uint8_t>& file, const st
             inflate_raw(p + at, left - at, name, max_output - out.size(), &used);
         at += used;
         if (at + 8 > left) throw std::runtime_error(name + ": truncated gzip trailer");
-        if (le32(p + at) != crc32(member.data(), member.size()))
+        if (load_le32(p + at) != crc32(member.data(), member.size()))
             throw std::runtime_error(name + ": CRC-32 mismatch (corrupt data)");
-        if (le32(p + at + 4) != std::uint32_t(member.size()))
+        if (load_le32(p + at + 4) != std::uint32_t(member.size()))
             throw std::runtime_error(name + ": length mismatch in gzip trailer");
         out.insert(out.end(), member.begin(), member.end());
         pos += at + 8;

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "limits.hpp"
+
 namespace allconv {
 
 std::uint32_t crc32(const std::uint8_t* data, std::size_t size, std::uint32_t crc = 0);
@@ -20,7 +22,7 @@ std::vector<std::uint8_t> inflate_raw(const std::uint8_t* data, std::size_t size
 
 // A whole .gz file (one or more members): checks magic, method, CRC-32 and length.
 std::vector<std::uint8_t> gunzip(const std::vector<std::uint8_t>& file, const std::string& name,
-                                 std::size_t max_output = std::size_t(1) << 32);
+                                 std::size_t max_output = std::size_t(max_file_bytes));
 
 // True when the bytes start with the gzip magic 1f 8b.
 bool is_gzip(const std::vector<std::uint8_t>& file);

@@ -1,14 +1,18 @@
 // npy: .npy header parsing and writing, and a minimal zip reader/writer.
 #include "npy.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <stdexcept>
 
+#include "bytes.hpp"
 #include "idx.hpp"
 #include "inflate.hpp"
+#include "limits.hpp"
 
 namespace allconv {
 
@@ -21,24 +25,11 @@ std::size_t dtype_size(const std::string& d) {
     return 0;
 }
 
-template <class T>
-T load_le(const std::uint8_t* p) {
-    T v;
-    std::memcpy(&v, p, sizeof v); // the project assumes a little-endian host (checked in tests)
-    return v;
-}
-
-void put16(std::vector<std::uint8_t>& o, unsigned v) {
-    o.push_back(std::uint8_t(v));
-    o.push_back(std::uint8_t(v >> 8));
-}
-void put32(std::vector<std::uint8_t>& o, std::uint32_t v) {
-    put16(o, v & 0xFFFF);
-    put16(o, v >> 16);
-}
-std::uint32_t get16(const std::uint8_t* p) { return p[0] | (p[1] << 8); }
-std::uint32_t get32(const std::uint8_t* p) { return get16(p) | (get16(p + 2) << 16); }
-std::uint64_t get64(const std::uint8_t* p) { return get32(p) | (std::uint64_t(get32(p + 4)) << 32); }
+void put16(std::vector<std::uint8_t>& o, unsigned v) { append_le16(o, std::uint16_t(v)); }
+void put32(std::vector<std::uint8_t>& o, std::uint32_t v) { append_le32(o, v); }
+std::uint32_t get16(const std::uint8_t* p) { return load_le16(p); }
+std::uint32_t get32(const std::uint8_t* p) { return load_le32(p); }
+std::uint64_t get64(const std::uint8_t* p) { return load_le64(p); }
 
 // Value of 'key' in the header dict, as raw text up to the next top-level comma or brace.
 std::string dict_value(const std::string& h, const std::string& key, const std::string& name) {
@@ -73,10 +64,10 @@ std::vector<double> NpyArray::to_double() const {
     std::vector<double> out(count());
     const std::uint8_t* p = bytes.data();
     for (std::size_t i = 0; i < out.size(); ++i) {
-        if (dtype == "<f4") out[i] = load_le<float>(p + 4 * i);
-        else if (dtype == "<f8") out[i] = load_le<double>(p + 8 * i);
-        else if (dtype == "<i4") out[i] = load_le<std::int32_t>(p + 4 * i);
-        else if (dtype == "<i8") out[i] = double(load_le<std::int64_t>(p + 8 * i));
+        if (dtype == "<f4") out[i] = float_from_bits(load_le32(p + 4 * i));
+        else if (dtype == "<f8") out[i] = double_from_bits(load_le64(p + 8 * i));
+        else if (dtype == "<i4") out[i] = double(std::int32_t(load_le32(p + 4 * i)));
+        else if (dtype == "<i8") out[i] = double(std::int64_t(load_le64(p + 8 * i)));
         else out[i] = p[i];
     }
     return out;
@@ -88,28 +79,32 @@ std::vector<float> NpyArray::to_float() const {
 }
 
 namespace {
-// An array of the given dtype holding a copy of `bytes` little-endian bytes.
-NpyArray raw_array(const char* dtype, std::vector<long> shape, const void* data, std::size_t bytes) {
+// An empty array of the given dtype and shape, to append little-endian values to.
+NpyArray empty_array(const char* dtype, std::vector<long> shape, std::size_t bytes) {
     NpyArray a;
     a.dtype = dtype;
     a.shape = std::move(shape);
-    a.bytes.resize(bytes);
-    if (bytes) std::memcpy(a.bytes.data(), data, bytes);
+    a.bytes.reserve(bytes);
     return a;
 }
 } // namespace
 
 NpyArray NpyArray::from_float(const std::vector<float>& v, std::vector<long> shape) {
-    return raw_array("<f4", std::move(shape), v.data(), v.size() * 4);
+    NpyArray a = empty_array("<f4", std::move(shape), v.size() * 4);
+    for (float x : v) append_le32(a.bytes, bits_of(x));
+    return a;
 }
 
 NpyArray NpyArray::from_double(const std::vector<double>& v, std::vector<long> shape) {
-    return raw_array("<f8", std::move(shape), v.data(), v.size() * 8);
+    NpyArray a = empty_array("<f8", std::move(shape), v.size() * 8);
+    for (double x : v) append_le64(a.bytes, bits_of(x));
+    return a;
 }
 
 NpyArray NpyArray::from_int64(const std::vector<long long>& v, std::vector<long> shape) {
-    std::vector<std::int64_t> fixed(v.begin(), v.end()); // exactly 8 bytes each
-    return raw_array("<i8", std::move(shape), fixed.data(), fixed.size() * 8);
+    NpyArray a = empty_array("<i8", std::move(shape), v.size() * 8);
+    for (long long x : v) append_le64(a.bytes, std::uint64_t(std::int64_t(x)));
+    return a;
 }
 
 NpyArray NpyArray::from_bytes(const std::string& text) {
@@ -158,15 +153,20 @@ NpyArray npy_decode(const std::uint8_t* data, std::size_t size, const std::strin
     if (descr.size() < 2 || (descr.front() != '\'' && descr.front() != '"'))
         throw std::runtime_error(name + ": malformed dtype in .npy header");
     a.dtype = descr.substr(1, descr.size() - 2);
-    if (a.dtype == "<u1" || a.dtype == "u1" || a.dtype == "B") a.dtype = "|u1";
-    if (!a.dtype.empty() && a.dtype[0] == '>') throw std::runtime_error(name + ": big-endian data is not supported (" + a.dtype + ")");
-    if (dtype_size(a.dtype) == 0) throw std::runtime_error(name + ": unsupported dtype " + a.dtype + " (use <f4, <f8, <i4, <i8 or |u1)");
+    if (a.dtype == "<u1" || a.dtype == "u1" || a.dtype == "B" || a.dtype == ">u1") a.dtype = "|u1";
+    // Big-endian arrays (what NumPy writes on a big-endian host) are read and
+    // their bytes reversed per element, so every array in memory is little-endian.
+    const bool big_endian = !a.dtype.empty() && a.dtype[0] == '>';
+    if (big_endian) a.dtype[0] = '<';
+    const std::size_t elem = dtype_size(a.dtype);
+    if (elem == 0)
+        throw std::runtime_error(name + ": unsupported dtype " + descr + " (use <f4, <f8, <i4, <i8 or |u1, or their > forms)");
     std::string fortran = dict_value(h, "fortran_order", name);
     if (fortran == "True") throw std::runtime_error(name + ": Fortran-order arrays are not supported (save with C order)");
     if (fortran != "False") throw std::runtime_error(name + ": malformed fortran_order in .npy header");
     std::string shape = dict_value(h, "shape", name);
     if (shape.size() < 2 || shape.front() != '(' || shape.back() != ')') throw std::runtime_error(name + ": malformed shape in .npy header");
-    std::size_t total = 1;
+    std::uint64_t total = 1;
     std::string num;
     for (std::size_t i = 1; i < shape.size(); ++i) {
         char c = shape[i];
@@ -175,20 +175,23 @@ NpyArray npy_decode(const std::uint8_t* data, std::size_t size, const std::strin
             if (num.size() > 12) throw std::runtime_error(name + ": absurd dimension in .npy shape");
         } else if (c == ',' || c == ')') {
             if (!num.empty()) {
-                long d = std::stol(num);
-                a.shape.push_back(d);
-                if (d != 0 && total > (std::size_t(1) << 40) / std::size_t(d)) throw std::runtime_error(name + ": .npy shape too large");
-                total *= std::size_t(d);
+                const std::uint64_t d = std::stoull(num);
+                total = checked_mul(total, d, max_tensor_elements, name + ": .npy shape " + shape);
+                if (d > max_tensor_elements) throw std::runtime_error(name + ": absurd dimension in .npy shape");
+                a.shape.push_back(long(d));
                 num.clear();
             }
         } else if (c != ' ') {
             throw std::runtime_error(name + ": malformed shape " + shape + " in .npy header");
         }
     }
-    std::size_t need = total * dtype_size(a.dtype);
+    const std::size_t need = checked_size(checked_mul(total, elem, max_file_bytes, name + ": .npy data size"), max_file_bytes,
+                                          name + ": .npy data size");
     if (size - start - header_len < need)
         throw std::runtime_error(name + ": data shorter than its shape " + shape + " needs (truncated)");
     a.bytes.assign(data + start + header_len, data + start + header_len + need);
+    if (big_endian)
+        for (std::size_t i = 0; i < need; i += elem) std::reverse(a.bytes.begin() + long(i), a.bytes.begin() + long(i + elem));
     return a;
 }
 
@@ -301,7 +304,7 @@ NpzEntries npz_decode(const std::vector<std::uint8_t>& f, const std::string& nam
             if (csize != usize) throw std::runtime_error(name + ": " + fname + ": stored entry sizes disagree");
             body.assign(f.begin() + long(data), f.begin() + long(data + csize));
         } else if (method == 8) {
-            if (usize > (std::uint64_t(1) << 34)) throw std::runtime_error(name + ": " + fname + ": declared size too large");
+            if (usize > max_file_bytes) throw std::runtime_error(name + ": " + fname + ": declared size too large");
             body = inflate_raw(&f[data], csize, name + ": " + fname, usize);
             if (body.size() != usize) throw std::runtime_error(name + ": " + fname + ": size mismatch after inflate");
         } else {
@@ -333,9 +336,14 @@ void write_file_atomic(const std::string& path, const std::vector<std::uint8_t>&
             throw std::runtime_error(path + ": write failed");
         }
     }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    // std::filesystem::rename replaces an existing file on every platform (on
+    // Windows through MoveFileEx with MOVEFILE_REPLACE_EXISTING, where plain
+    // std::rename refuses); see docs/portability.md for what is atomic where.
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) {
         std::remove(tmp.c_str());
-        throw std::runtime_error(path + ": cannot rename temporary file (" + std::strerror(errno) + ")");
+        throw std::runtime_error(path + ": cannot rename temporary file (" + ec.message() + ")");
     }
 }
 

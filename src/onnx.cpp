@@ -2,9 +2,9 @@
 // messages it needs. Field numbers are those of onnx/onnx.proto.
 #include "onnx.hpp"
 
-#include <cstring>
 #include <stdexcept>
 
+#include "bytes.hpp"
 #include "npy.hpp"
 
 namespace allconv {
@@ -85,7 +85,10 @@ Message tensor(const std::string& name, const std::vector<long>& dims, const std
     Message t;
     for (long d : dims) t.varint(kTensorDims, std::uint64_t(d));
     t.varint(kTensorDataType, kTensorFloat).string(kTensorName, name);
-    t.bytes(kTensorRawData, data.data(), data.size() * sizeof(float)); // little-endian IEEE 754 (checked host)
+    std::vector<std::uint8_t> raw; // raw_data is little-endian IEEE 754, whatever the host
+    raw.reserve(data.size() * 4);
+    for (float v : data) append_le32(raw, bits_of(v));
+    t.bytes(kTensorRawData, raw.data(), raw.size());
     return t;
 }
 
@@ -110,10 +113,6 @@ Message value_info(const std::string& name, const std::vector<long>& dims) {
 } // namespace
 
 std::vector<std::uint8_t> onnx_encode(const Model& m, const std::string& graph_name) {
-    const std::uint32_t probe = 1;
-    std::uint8_t first;
-    std::memcpy(&first, &probe, 1);
-    if (first != 1) throw std::runtime_error("ONNX export assumes a little-endian host");
     Message graph;
     graph.string(kGraphName, graph_name);
     const Shape in = m.arch.input;

@@ -3,6 +3,7 @@
 
 #include <stdexcept>
 
+#include "bytes.hpp"
 #include "inflate.hpp"
 #include "npy.hpp"
 
@@ -10,16 +11,12 @@ namespace allconv {
 
 namespace {
 
-void put_be32(std::vector<std::uint8_t>& o, std::uint32_t v) {
-    for (int shift = 24; shift >= 0; shift -= 8) o.push_back(std::uint8_t(v >> shift));
-}
-
 void chunk(std::vector<std::uint8_t>& png, const char type[4], const std::vector<std::uint8_t>& data) {
-    put_be32(png, std::uint32_t(data.size()));
+    append_be32(png, std::uint32_t(data.size()));
     std::size_t start = png.size();
     png.insert(png.end(), type, type + 4);
     png.insert(png.end(), data.begin(), data.end());
-    put_be32(png, crc32(png.data() + start, png.size() - start)); // CRC over type and data
+    append_be32(png, crc32(png.data() + start, png.size() - start)); // CRC over type and data
 }
 
 } // namespace
@@ -50,12 +47,12 @@ std::vector<std::uint8_t> png_encode(int width, int height, int channels, const 
         z.insert(z.end(), raw.begin() + long(pos), raw.begin() + long(pos + n));
         pos += n;
     } while (pos < raw.size());
-    put_be32(z, adler32(raw.data(), raw.size()));
+    append_be32(z, adler32(raw.data(), raw.size()));
 
     std::vector<std::uint8_t> png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     std::vector<std::uint8_t> ihdr;
-    put_be32(ihdr, std::uint32_t(width));
-    put_be32(ihdr, std::uint32_t(height));
+    append_be32(ihdr, std::uint32_t(width));
+    append_be32(ihdr, std::uint32_t(height));
     ihdr.push_back(8);                       // bit depth
     ihdr.push_back(channels == 3 ? 2 : 0);   // colour type: RGB or gray
     ihdr.push_back(0);                       // compression

@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "bytes.hpp"
 #include "onnx.hpp"
 #include "zoo.hpp"
 
@@ -114,7 +115,9 @@ TEST(Onnx, GraphShapesAndWeightsDecodeExactly) {
         if (!expected) continue;
         EXPECT_EQ(ints(tensor, 1), dims) << name;
         ASSERT_EQ(raw.size(), expected->size() * 4) << name;
-        EXPECT_EQ(std::memcmp(raw.data(), expected->data(), raw.size()), 0) << name;
+        // raw_data is little-endian IEEE 754 on every host: decode it, compare bit patterns.
+        for (std::size_t i = 0; i < expected->size(); ++i)
+            EXPECT_EQ(load_le32(reinterpret_cast<const std::uint8_t*>(raw.data()) + 4 * i), bits_of((*expected)[i])) << name << " " << i;
         ++checked;
     }
     EXPECT_EQ(checked, 4);

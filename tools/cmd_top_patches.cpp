@@ -106,7 +106,10 @@ int cmd_top_patches(int argc, char** argv) {
                 best[u].push_back(h);
             }
         for (auto& hits : best) {
-            std::stable_sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) { return a.value > b.value; });
+            // Largest first; ties in image order (each image holds one hit per unit).
+            std::sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) {
+                return a.value != b.value ? a.value > b.value : a.image < b.image;
+            });
             if (int(hits.size()) > top) hits.resize(top);
         }
         char line[160];

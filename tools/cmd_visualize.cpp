@@ -1,5 +1,6 @@
 // allconv visualize / predict: the paper's three views of what a unit sees,
 // and the model's top classes for some images.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -154,7 +155,7 @@ int cmd_predict(int argc, char** argv) {
         std::vector<float> p = probabilities(m, tape);
         std::vector<int> order(p.size());
         for (std::size_t k = 0; k < p.size(); ++k) order[k] = int(k);
-        std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return p[a] > p[b]; });
+        std::sort(order.begin(), order.end(), [&](int a, int b) { return p[a] != p[b] ? p[a] > p[b] : a < b; });
         std::printf("%s:", path.c_str());
         for (int k = 0; k < top; ++k)
             std::printf("  %s %.1f%%", class_name(order[k], classes).c_str(), 100 * p[order[k]]);

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# make portability: build and test allconv with every C++ compiler Debian
+# offers here, and for other CPUs with Debian's cross compilers run under
+# qemu-user (aarch64, big-endian s390x, 32-bit i686) and for Windows with
+# MinGW-w64 run under wine. Per toolchain, built once, warnings as errors:
+#   build     the library, the command line and the GoogleTest suite
+#   tests     the whole GoogleTest suite and the installed-library example
+#   golden    `golden write` diffed byte for byte with data/golden/, and
+#             `golden check data/golden` (every case in float64 and float32)
+#   predict   `predict` on data/samples/ equal to the native build's output
+#   demo      `make demo`'s picture equal to the native one (and, for information,
+#             whether the float32 fast path's unrounded signals are bit-identical)
+# Prints the table (also written to build-portability/table.md); exits 1 when
+# a toolchain that is installed fails anything. Toolchains that are not
+# installed are listed as such (install: see docs/portability.md).
+#
+#   tools/portability.sh                 every toolchain
+#   tools/portability.sh g++-11 s390x    only these rows
+#   JOBS=3 tools/portability.sh          toolchains built side by side (default: cores)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=build-portability
+mkdir -p "$out"
+jobs=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+
+# name | compiler | how to run its programs | make variables
+all_rows=(
+    "g++-11|g++-11||"
+    "g++-12|g++-12||"
+    "clang++-13|clang++-13||"
+    "clang++-14|clang++-14||"
+    "clang++-15|clang++-15||"
+    "clang++-16|clang++-16||"
+    "clang++-19|clang++-19||"
+    "clang++-22|clang++-22||"
+    "x86-64 baseline (no -march=native)|g++|| PORTABLE=1"
+    "aarch64 (qemu)|aarch64-linux-gnu-g++|qemu-aarch64 -L /usr/aarch64-linux-gnu|PORTABLE=1 GTEST=source"
+    "s390x big-endian (qemu)|s390x-linux-gnu-g++|qemu-s390x -L /usr/s390x-linux-gnu|PORTABLE=1 GTEST=source"
+    "i686 32-bit (qemu)|i686-linux-gnu-g++|qemu-i386 -L /usr/i686-linux-gnu|PORTABLE=1 GTEST=source STATIC=1"
+    "windows mingw-w64 (wine)|x86_64-w64-mingw32-g++-posix|wine|PORTABLE=1 GTEST=source"
+)
+
+slug() { echo "$1" | sed 's/[^A-Za-z0-9+.-]/_/g; s/_*(.*//; s/_$//'; }
+
+rows=()
+if [ $# -gt 0 ]; then
+    for want in "$@"; do
+        for r in "${all_rows[@]}"; do [[ "${r%%|*}" == "$want"* ]] && rows+=("$r"); done
+    done
+else
+    rows=("${all_rows[@]}")
+fi
+
+# The native outputs every other row must reproduce.
+echo "portability: native reference outputs (g++, this machine)"
+make -s BUILD="$out/native" CXXFLAGS=-O2 "$out/native/allconv" >"$out/native.log" 2>&1 ||
+    { echo "portability: the native build failed (see $out/native.log)"; exit 1; }
+samples=(data/samples/*.pgm)
+"$out/native/allconv" predict --model data/models/fashion-all-cnn-c.npz "${samples[@]}" >"$out/native/predict.txt"
+"$out/native/allconv" visualize --model data/models/fashion-all-cnn-c.npz "${samples[@]}" --rule all \
+    --out "$out/native/demo.png" --raw "$out/native/demo.npy" >/dev/null 2>&1
+
+run_row() {
+    local name=$1 cxx=$2 runner=$3 vars=$4
+    local dir; dir="$out/$(slug "$name")"
+    local log="$dir/log.txt" res="$dir/result.txt"
+    rm -rf "$dir"; mkdir -p "$dir"
+    local start=$SECONDS
+    if ! command -v "$cxx" >/dev/null || { [ -n "$runner" ] && ! command -v "${runner%% *}" >/dev/null; }; then
+        echo "status=missing" >"$res"; return 0
+    fi
+    local exe=""; [[ "$cxx" == *mingw* ]] && exe=.exe
+    local bin="$dir/build/allconv$exe" test_allconv
+    # shellcheck disable=SC2086
+    if make -j1 BUILD="$dir/build" CXX="$cxx" WERROR=1 CXXFLAGS=-O2 $vars "$bin" "$dir/build/tests$exe" >"$log" 2>&1; then
+        echo "build=yes" >>"$res"
+    else
+        echo "build=no" >>"$res"; echo "seconds=$((SECONDS - start))" >>"$res"; return 0
+    fi
+    test_allconv="$runner $bin"
+    [ "$runner" = wine ] && test_allconv=$(echo "$bin" | tr / '\\')
+    # shellcheck disable=SC2086
+    WINEDEBUG=-all make -j1 BUILD="$dir/build" CXX="$cxx" WERROR=1 CXXFLAGS=-O2 $vars RUN="$runner" \
+        TEST_ALLCONV="$test_allconv" test >>"$log" 2>&1
+    local passed failed
+    passed=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) tests\?\.\r\?$/\1/p' "$log" | tail -1)
+    failed=$(sed -n 's/^ *\([0-9]*\) FAILED TESTS\?\r\?$/\1/p' "$log" | tail -1)
+    grep -q "install-test: 1 passed" "$log" && echo "install=yes" >>"$res" || echo "install=no" >>"$res"
+    echo "tests=${passed:-0} passed, ${failed:-0} failed" >>"$res"
+    [ -n "$passed" ] && [ -z "$failed" ] && grep -q "install-test: 1 passed" "$log" && echo "tests_ok=yes" >>"$res"
+    export WINEDEBUG=-all
+    # shellcheck disable=SC2086
+    if $runner "$bin" golden write "$dir/golden" >>"$log" 2>&1 && diff -r "$dir/golden" data/golden >>"$log" 2>&1; then
+        echo "golden_write=yes" >>"$res"
+    else
+        echo "golden_write=no" >>"$res"
+    fi
+    # shellcheck disable=SC2086
+    $runner "$bin" golden check data/golden >"$dir/check.txt" 2>&1
+    local summary; summary=$(tr -d '\r' <"$dir/check.txt" | tail -1)
+    [[ "$summary" =~ ^([0-9]+)\ checked,\ 0\ failed$ ]] && [ "${BASH_REMATCH[1]}" -gt 0 ] &&
+        echo "golden_check=pass" >>"$res" || echo "golden_check=FAIL ($summary)" >>"$res"
+    # shellcheck disable=SC2086
+    $runner "$bin" predict --model data/models/fashion-all-cnn-c.npz "${samples[@]}" 2>>"$log" | tr -d '\r' >"$dir/predict.txt"
+    cmp -s "$dir/predict.txt" "$out/native/predict.txt" && echo "predict=same" >>"$res" || echo "predict=DIFFERS" >>"$res"
+    # shellcheck disable=SC2086
+    $runner "$bin" visualize --model data/models/fashion-all-cnn-c.npz "${samples[@]}" --rule all \
+        --out "$dir/demo.png" --raw "$dir/demo.npy" >/dev/null 2>>"$log"
+    cmp -s "$dir/demo.png" "$out/native/demo.png" && echo "demo=same" >>"$res" || echo "demo=DIFFERS" >>"$res"
+    # The unrounded signals behind the picture come from the float32 fast path,
+    # whose last bits depend on whether the target fuses multiply-adds (see
+    # docs/portability.md): reported, not required.
+    cmp -s "$dir/demo.npy" "$out/native/demo.npy" && echo "raw=same" >>"$res" || echo "raw=differs" >>"$res"
+    echo "seconds=$((SECONDS - start))" >>"$res"
+}
+
+echo "portability: ${#rows[@]} toolchains, $jobs at a time (logs in $out/<toolchain>/log.txt)"
+running=0
+for r in "${rows[@]}"; do
+    IFS='|' read -r name cxx runner vars <<<"$r"
+    run_row "$name" "$cxx" "$runner" "$vars" &
+    running=$((running + 1))
+    if [ "$running" -ge "$jobs" ]; then wait -n; running=$((running - 1)); fi
+done
+wait
+
+value() { sed -n "s/^$2=//p" "$1" | tail -1; }
+table="$out/table.md"
+{
+    echo "| toolchain / CPU | builds | tests | install example | \`golden write\` byte-identical | \`golden check\` | predict = native | demo = native | fast-path bits = native | seconds |"
+    echo "|---|---|---|---|---|---|---|---|---|---|"
+} >"$table"
+bad=0
+for r in "${rows[@]}"; do
+    IFS='|' read -r name cxx runner vars <<<"$r"
+    res="$out/$(slug "$name")/result.txt"
+    if [ "$(value "$res" status)" = missing ]; then
+        echo "| $name | not installed | | | | | | | | |" >>"$table"; continue
+    fi
+    build=$(value "$res" build)
+    echo "| $name | $build | $(value "$res" tests) | $(value "$res" install) | $(value "$res" golden_write) | $(value "$res" golden_check) | $(value "$res" predict) | $(value "$res" demo) | $(value "$res" raw) | $(value "$res" seconds) |" >>"$table"
+    [ "$build" = yes ] && [ "$(value "$res" tests_ok)" = yes ] && [ "$(value "$res" golden_write)" = yes ] &&
+        [ "$(value "$res" golden_check)" = pass ] && [ "$(value "$res" predict)" = same ] &&
+        [ "$(value "$res" demo)" = same ] || { bad=$((bad + 1)); echo "portability: $name failed (log: $out/$(slug "$name")/log.txt)"; }
+done
+cat "$table"
+missing=$(grep -c "not installed" "$table")
+echo "portability: $(( ${#rows[@]} - missing - bad )) toolchains passed, $bad failed, $missing not installed"
+[ "$bad" -eq 0 ]
