@@ -87,7 +87,7 @@ $(BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) $(ALL_CXXFLAGS) -Isrc -Itests $(if $(filter tests/%,$<),$(GTEST_INC),) -c $< -o $@
 
-$(BUILD)/obj/src/gemm.o $(BUILD)/obj/src/conv_fast.o $(BUILD)/obj/src/fast/gemm.o $(BUILD)/obj/src/fast/conv_fast.o: ALL_CXXFLAGS += $(FAST_FLAGS)
+$(BUILD)/obj/src/fast/gemm.o $(BUILD)/obj/src/fast/conv_fast.o: ALL_CXXFLAGS += $(FAST_FLAGS)
 
 $(BUILD)/liballconv.a: $(LIB_OBJ)
 	@rm -f $@

@@ -18,8 +18,6 @@ public:
     double uniform();          // in [0, 1), 53 random bits
     double normal();           // standard normal, Marsaglia's polar method
     std::uint32_t below(std::uint32_t n); // uniform integer in [0, n), n > 0
-    std::uint64_t state() const { return state_; }
-    void set_state(std::uint64_t s) { state_ = s; }
 
 private:
     std::uint64_t state_;

@@ -11,4 +11,11 @@ std::string chw_string(const Shape& s) {
     return std::to_string(s.c) + "x" + std::to_string(s.h) + "x" + std::to_string(s.w);
 }
 
+std::vector<long> nchw(const Shape& s) { return {s.n, s.c, s.h, s.w}; }
+
+Shape batch_shape(Shape one, int n) {
+    one.n = n;
+    return one;
+}
+
 } // namespace allconv

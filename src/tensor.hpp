@@ -23,6 +23,10 @@ struct Shape {
 std::string to_string(const Shape& s);
 // "3x32x32" (no batch), used in architecture specs.
 std::string chw_string(const Shape& s);
+// The four sizes {n, c, h, w}, as array files store a shape.
+std::vector<long> nchw(const Shape& s);
+// The same image shape with batch size n.
+Shape batch_shape(Shape one, int n);
 
 template <class T>
 struct Tensor {
@@ -43,13 +47,5 @@ struct Tensor {
     // Re-shape, keeping the allocation when it is big enough (hot loops reuse tensors).
     void resize(Shape s) { shape = s; data.resize(s.size()); }
 };
-
-// Element type conversion (float <-> double), same shape.
-template <class To, class From>
-Tensor<To> convert(const Tensor<From>& t) {
-    Tensor<To> out(t.shape);
-    for (std::size_t i = 0; i < t.size(); ++i) out.data[i] = To(t.data[i]);
-    return out;
-}
 
 } // namespace allconv

@@ -4,8 +4,8 @@
 
 #include <stdexcept>
 
-#include "arch.hpp"
-#include "zoo.hpp"
+#include "net/arch.hpp"
+#include "net/zoo.hpp"
 
 using namespace allconv;
 

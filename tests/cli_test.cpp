@@ -8,9 +8,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "model.hpp"
-#include "idx.hpp"
-#include "npy.hpp"
+#include "net/model.hpp"
+#include "io/file.hpp"
+#include "io/idx.hpp"
+#include "io/npy.hpp"
 #include "rng.hpp"
 
 using namespace allconv;

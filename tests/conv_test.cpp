@@ -4,8 +4,8 @@
 
 #include <stdexcept>
 
-#include "conv.hpp"
-#include "conv_fast.hpp"
+#include "layers/conv.hpp"
+#include "fast/conv_fast.hpp"
 #include "test_util.hpp"
 
 using namespace allconv;

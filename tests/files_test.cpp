@@ -7,14 +7,15 @@
 #include <fstream>
 #include <stdexcept>
 
-#include "idx.hpp"
-#include "image.hpp"
-#include "inflate.hpp"
-#include "model.hpp"
-#include "bytes.hpp"
-#include "npy.hpp"
-#include "png.hpp"
-#include "zoo.hpp"
+#include "io/file.hpp"
+#include "io/idx.hpp"
+#include "io/image.hpp"
+#include "io/inflate.hpp"
+#include "net/model.hpp"
+#include "io/bytes.hpp"
+#include "io/npy.hpp"
+#include "io/png.hpp"
+#include "net/zoo.hpp"
 
 using namespace allconv;
 

@@ -2,7 +2,7 @@
 // transposed operands (strides), edges that do not fill a tile, accumulate.
 #include <gtest/gtest.h>
 
-#include "gemm.hpp"
+#include "fast/gemm.hpp"
 #include "test_util.hpp"
 
 using namespace allconv;

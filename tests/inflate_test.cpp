@@ -5,7 +5,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "inflate.hpp"
+#include "io/inflate.hpp"
 
 using namespace allconv;
 

@@ -5,10 +5,10 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "dropout.hpp"
-#include "gap.hpp"
-#include "relu.hpp"
-#include "softmax.hpp"
+#include "layers/dropout.hpp"
+#include "layers/gap.hpp"
+#include "layers/relu.hpp"
+#include "layers/softmax.hpp"
 #include "test_util.hpp"
 
 using namespace allconv;
@@ -81,7 +81,7 @@ TEST(Softmax, CrossEntropyGradientMatchesFiniteDifferences) {
     softmax_cross_entropy(batch, classes, z.data(), labels, dz.data());
     std::vector<std::size_t> idx;
     std::vector<double> num;
-    numeric_gradient(z, [&] { return softmax_cross_entropy(batch, classes, z.data(), labels, (double*)nullptr); }, 0,
+    numeric_gradient(z, [&] { return softmax_cross_entropy(batch, classes, z.data(), labels); }, 0,
                      idx, num);
     EXPECT_LT(relative_error(pick(dz, idx), num), 1e-6);
 }
@@ -105,7 +105,7 @@ TEST(Softmax, BackwardIsTheJacobianTransposeProduct) {
 TEST(Softmax, LabelOutOfRangeThrows) {
     double z[2] = {0, 0};
     int bad = 2;
-    EXPECT_THROW(softmax_cross_entropy(1, 2, z, &bad, (double*)nullptr), std::invalid_argument);
+    EXPECT_THROW(softmax_cross_entropy(1, 2, z, &bad), std::invalid_argument);
 }
 
 // Inverted dropout: kept units scaled by 1/(1-p); the kept fraction is near 1-p.

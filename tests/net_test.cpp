@@ -2,13 +2,13 @@
 // loss, the three rules on a worked example and as properties, determinism.
 #include <gtest/gtest.h>
 
-#include "conv.hpp"
-#include "net.hpp"
-#include "pool.hpp"
-#include "relu.hpp"
-#include "softmax.hpp"
+#include "layers/conv.hpp"
+#include "net/net.hpp"
+#include "layers/pool.hpp"
+#include "layers/relu.hpp"
+#include "layers/softmax.hpp"
 #include "test_util.hpp"
-#include "zoo.hpp"
+#include "net/zoo.hpp"
 
 using namespace allconv;
 using namespace allconv::testing;
@@ -65,20 +65,19 @@ TEST(NetGradient, EveryZooFamilyMatchesFiniteDifferencesThroughTheLoss) {
         for (Tensor<double>& b : p.bias) b = random_tensor<double>(b.shape, ++seed, 0.1);
         Tensor<double> x = random_tensor<double>(batch_shape(a.input, 2), ++seed);
         std::vector<int> labels = {1, 3};
-        Compute ref;
-        ref.reference = true;
         const int logits = a.logits_layer();
         Tape<double> tape;
         auto loss = [&]() {
-            net_forward(a, p, x, tape, ref);
-            return softmax_cross_entropy(2, 4, tape.out[logits].ptr(), labels.data(), (double*)nullptr);
+            net_forward(a, p, x, tape); // the reference loops
+            return softmax_cross_entropy(2, 4, tape.out[logits].ptr(), labels.data());
         };
         loss();
         std::vector<long> pattern = kink_pattern(a, tape);
-        Tensor<double> dlogits(tape.out[logits].shape), dx;
+        Tensor<double> dlogits(tape.out[logits].shape);
         softmax_cross_entropy(2, 4, tape.out[logits].ptr(), labels.data(), dlogits.ptr());
         Params<double> grads = zero_params<double>(a);
-        net_backward(a, p, tape, logits, dlogits, Rule::backprop, &dx, &grads, ref);
+        net_gradients(a, p, tape, logits, dlogits, grads);
+        const Tensor<double> dx = net_signal(a, p, tape, logits, dlogits, Rule::backprop);
         auto checked_loss = [&]() {
             double l = loss();
             std::vector<long> now = kink_pattern(a, tape);
@@ -134,13 +133,10 @@ TEST(Rules, HandComputedTinyNetworkUnderEachRule) {
     Tape<double> tape;
     net_forward(a, p, x, tape);
     EXPECT_EQ(tape.out[2].data, (std::vector<double>{2, -2}));
-    Tensor<double> seed(tape.out[2].shape, 1.0), dx;
-    net_backward(a, p, tape, 2, seed, Rule::backprop, &dx, (Params<double>*)nullptr);
-    EXPECT_EQ(dx.data, (std::vector<double>{1, 2}));
-    net_backward(a, p, tape, 2, seed, Rule::deconvnet, &dx, (Params<double>*)nullptr);
-    EXPECT_EQ(dx.data, (std::vector<double>{1, 1}));
-    net_backward(a, p, tape, 2, seed, Rule::guided, &dx, (Params<double>*)nullptr);
-    EXPECT_EQ(dx.data, (std::vector<double>{1, 0}));
+    const Tensor<double> seed(tape.out[2].shape, 1.0);
+    EXPECT_EQ(net_signal(a, p, tape, 2, seed, Rule::backprop).data, (std::vector<double>{1, 2}));
+    EXPECT_EQ(net_signal(a, p, tape, 2, seed, Rule::deconvnet).data, (std::vector<double>{1, 1}));
+    EXPECT_EQ(net_signal(a, p, tape, 2, seed, Rule::guided).data, (std::vector<double>{1, 0}));
 }
 
 namespace {
@@ -153,18 +149,16 @@ Arch property_arch() {
 
 // Guided backprop = backprop with negative signals zeroed at every ReLU. The
 // right side is computed here by walking the layers by hand with the layer
-// functions, independently of net_backward's wiring.
+// functions, independently of net.cpp's wiring.
 TEST(Rules, GuidedEqualsBackpropWithNegativeSignalsZeroed) {
     Arch a = property_arch();
     Params<double> p = init_params<double>(a, 3);
     Tensor<double> x = random_tensor<double>(batch_shape(a.input, 2), 4);
     Tape<double> t;
-    Compute ref; // the reference loops, so both sides do the same arithmetic and agree exactly
-    ref.reference = true;
-    net_forward(a, p, x, t, ref);
-    const int from = 7; // relu after conv 4 k1
-    Tensor<double> seed = random_tensor<double>(t.out[from].shape, 5), guided;
-    net_backward(a, p, t, from, seed, Rule::guided, &guided, (Params<double>*)nullptr, ref);
+    net_forward(a, p, x, t); // the reference loops, so both sides do the same arithmetic and agree exactly
+    const int from = 7;      // relu after conv 4 k1
+    const Tensor<double> seed = random_tensor<double>(t.out[from].shape, 5);
+    const Tensor<double> guided = net_signal(a, p, t, from, seed, Rule::guided);
     std::vector<double> signal = seed.data;
     for (int i = from; i >= 0; --i) {
         const Layer& l = a.layers[i];
@@ -196,34 +190,42 @@ TEST(Rules, DeconvnetIgnoresTheForwardReluMask) {
     net_forward(a, p, x1, t1);
     net_forward(a, p, x2, t2);
     const int logits = a.logits_layer();
-    Tensor<double> seed(t1.out[logits].shape, 0.0), d1, d2, b1, b2;
+    Tensor<double> seed(t1.out[logits].shape, 0.0);
     seed.data[1] = 1.0; // class 1's logit
-    net_backward(a, p, t1, logits, seed, Rule::deconvnet, &d1, (Params<double>*)nullptr);
-    net_backward(a, p, t2, logits, seed, Rule::deconvnet, &d2, (Params<double>*)nullptr);
-    net_backward(a, p, t1, logits, seed, Rule::backprop, &b1, (Params<double>*)nullptr);
-    net_backward(a, p, t2, logits, seed, Rule::backprop, &b2, (Params<double>*)nullptr);
-    EXPECT_EQ(d1.data, d2.data);
-    EXPECT_NE(b1.data, b2.data);
+    EXPECT_EQ(net_signal(a, p, t1, logits, seed, Rule::deconvnet).data,
+              net_signal(a, p, t2, logits, seed, Rule::deconvnet).data);
+    EXPECT_NE(net_signal(a, p, t1, logits, seed, Rule::backprop).data,
+              net_signal(a, p, t2, logits, seed, Rule::backprop).data);
 }
 
-// Backprop from a single neuron is the gradient of that neuron's value.
+// Backprop from a single neuron is the gradient of that neuron's value. The
+// network has ReLUs and max-pools, so every finite-difference step is checked
+// to keep the same side of every kink (ReLU signs and switches), as in
+// NetGradient above.
 TEST(Rules, BackpropFromOneUnitIsThatUnitsGradient) {
     Arch a = property_arch();
     Params<double> p = init_params<double>(a, 13);
+    for (Tensor<double>& b : p.bias) b = random_tensor<double>(b.shape, 15, 0.1); // no unit exactly at a kink
     Tensor<double> x = random_tensor<double>(batch_shape(a.input, 1), 14);
     Tape<double> t;
     net_forward(a, p, x, t);
+    const std::vector<long> pattern = kink_pattern(a, t);
     const int layer = 4; // relu after the stride-2 conv
     const std::size_t unit = 17;
-    Tensor<double> seed(t.out[layer].shape, 0.0), dx;
+    ASSERT_GT(t.out[layer].data[unit], 0.0) << "the unit must be alive for its gradient to be non-zero";
+    Tensor<double> seed(t.out[layer].shape, 0.0);
     seed.data[unit] = 1.0;
-    net_backward(a, p, t, layer, seed, Rule::backprop, &dx, (Params<double>*)nullptr);
+    const Tensor<double> dx = net_signal(a, p, t, layer, seed, Rule::backprop);
     std::vector<std::size_t> idx;
     std::vector<double> num;
+    int crossed = 0;
     numeric_gradient(x.data, [&] {
         net_forward(a, p, x, t);
+        crossed += kink_pattern(a, t) != pattern;
         return t.out[layer].data[unit];
     }, 0, idx, num);
+    EXPECT_EQ(crossed, 0) << "a finite-difference step crossed a kink";
+    EXPECT_GT(*std::max_element(num.begin(), num.end()), 0.0);
     EXPECT_LT(relative_error(pick(dx.data, idx), num), 1e-6);
 }
 
@@ -239,12 +241,12 @@ TEST(Determinism, SameSeedGivesBitIdenticalWeightsAndOutputs) {
         std::vector<std::vector<float>> outs;
         for (int threads : {1, 2, 7}) {
             Tape<float> t;
-            Compute c;
-            c.threads = threads;
+            const Compute c = Compute::fast_path(threads);
             net_forward(a, p1, x, t, c);
-            Tensor<float> seed(t.out[a.logits_layer()].shape, 1.0f), dx;
+            const Tensor<float> seed(t.out[a.logits_layer()].shape, 1.0f);
+            const Tensor<float> dx = net_signal(a, p1, t, a.logits_layer(), seed, Rule::guided, c);
             Params<float> g = zero_params<float>(a);
-            net_backward(a, p1, t, a.logits_layer(), seed, Rule::guided, &dx, &g, c);
+            net_gradients(a, p1, t, a.logits_layer(), seed, g, c);
             std::vector<float> all = t.out.back().data;
             all.insert(all.end(), dx.data.begin(), dx.data.end());
             all.insert(all.end(), g.weight[0].data.begin(), g.weight[0].data.end());
@@ -280,16 +282,68 @@ TEST(NetForward, WrongInputShapeThrowsNamingBothShapes) {
     }
 }
 
-// The fast path through a whole network agrees with the reference loops.
+// The fast path through a whole network agrees with the reference loops, in
+// double (where the only difference is the order of summation: 1e-12 of the
+// output's scale is about 5000 ulps, far above that and far below any bug).
 TEST(NetForward, FastPathMatchesReferenceThroughAWholeNetwork) {
     Arch a = parse_arch(zoo_spec("all-cnn-c", ZooOptions{{1, 3, 20, 17}, 0.2, 10}));
     Params<double> p = init_params<double>(a, 5);
     Tensor<double> x = random_tensor<double>(batch_shape(a.input, 3), 6);
     Tape<double> fast, ref;
-    Compute r;
-    r.reference = true;
-    net_forward(a, p, x, fast);
-    net_forward(a, p, x, ref, r);
+    net_forward(a, p, x, fast, Compute::fast_path(2));
+    net_forward(a, p, x, ref);
     for (std::size_t i = 0; i < a.layers.size(); ++i)
         EXPECT_LT(relative_error(fast.out[i].data, ref.out[i].data), 1e-12) << a.layers[i].name;
+}
+
+// The same for everything backward: the signal under each rule and every
+// parameter gradient, through a network with overlapping max-pools.
+TEST(NetBackward, FastPathMatchesReferenceInDouble) {
+    Arch a = parse_arch(zoo_spec("model-c", ZooOptions{{1, 3, 15, 13}, 0.1, 5}));
+    Params<double> p = init_params<double>(a, 21);
+    for (Tensor<double>& b : p.bias) b = random_tensor<double>(b.shape, 22, 0.1);
+    Tensor<double> x = random_tensor<double>(batch_shape(a.input, 3), 23);
+    const Compute fast = Compute::fast_path(2);
+    Tape<double> tf, tr;
+    net_forward(a, p, x, tf, fast);
+    net_forward(a, p, x, tr);
+    const int logits = a.logits_layer();
+    const Tensor<double> seed = random_tensor<double>(tr.out[logits].shape, 24);
+    for (Rule r : {Rule::backprop, Rule::deconvnet, Rule::guided}) {
+        const Tensor<double> f = net_signal(a, p, tf, logits, seed, r, fast), ref = net_signal(a, p, tr, logits, seed, r);
+        EXPECT_GT(*std::max_element(ref.data.begin(), ref.data.end()), 0.0) << rule_name(r);
+        EXPECT_LT(relative_error(f.data, ref.data), 1e-12) << rule_name(r);
+    }
+    Params<double> gf = zero_params<double>(a), gr = zero_params<double>(a);
+    net_gradients(a, p, tf, logits, seed, gf, fast);
+    net_gradients(a, p, tr, logits, seed, gr);
+    for (std::size_t i = 0; i < a.layers.size(); ++i) {
+        if (a.layers[i].kind != LayerKind::conv) continue;
+        EXPECT_LT(relative_error(gf.weight[i].data, gr.weight[i].data), 1e-12) << a.layers[i].name;
+        EXPECT_LT(relative_error(gf.bias[i].data, gr.bias[i].data), 1e-12) << a.layers[i].name;
+    }
+}
+
+// Backward needs the forward pass of the same input through the layer it
+// starts from: a tape that a shorter forward pass overwrote below is stale
+// above, and an empty one holds nothing.
+TEST(NetBackward, StaleOrShortTapeIsRejected) {
+    Arch a = property_arch();
+    Params<double> p = init_params<double>(a, 31);
+    Tensor<double> x1 = random_tensor<double>(batch_shape(a.input, 1), 32), x2 = random_tensor<double>(x1.shape, 33);
+    Tape<double> t;
+    const auto error = [&](int from) {
+        try {
+            net_signal(a, p, t, from, Tensor<double>(t.out.empty() ? Shape{} : t.out[from].shape, 1.0), Rule::guided);
+        } catch (const std::invalid_argument& e) {
+            return std::string(e.what());
+        }
+        return std::string("(no error)");
+    };
+    EXPECT_NE(error(0).find("the tape is empty"), std::string::npos) << error(0);
+    net_forward(a, p, x1, t);            // every layer of x1
+    net_forward(a, p, x2, t, {}, nullptr, 1); // layers 0..1 of x2: layers 2.. are x1's, stale
+    EXPECT_EQ(error(1), "(no error)");
+    EXPECT_NE(error(3).find("holds only layers up to relu1"), std::string::npos) << error(3);
+    EXPECT_NE(error(3).find("through conv2"), std::string::npos) << error(3);
 }

@@ -4,9 +4,9 @@
 
 #include <cstring>
 
-#include "bytes.hpp"
-#include "onnx.hpp"
-#include "zoo.hpp"
+#include "io/bytes.hpp"
+#include "net/onnx_export.hpp"
+#include "net/zoo.hpp"
 
 using namespace allconv;
 

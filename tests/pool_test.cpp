@@ -3,17 +3,18 @@
 
 #include <stdexcept>
 
-#include "pool.hpp"
+#include "layers/pool.hpp"
 #include "test_util.hpp"
 
 using namespace allconv;
 using namespace allconv::testing;
 
-// 4x4 input, 2x2 windows, stride 2 (non-overlapping), worked by hand:
-//   1 3 | 2 0        max 6 at (1,0) -> switch 4,   max 5 at (0,3)? no: window (0..1, 2..3) = 2 0 / 1 5 -> 5 at (1,3) = 7
-//   6 0 | 1 5        window (2..3, 0..1) = 7 2 / 0 1 -> 7 at (2,0) = 8
-//   ----+----        window (2..3, 2..3) = 4 4 / 9 3 -> 9 at (3,2) = 14
-//   7 2 | 4 4
+// 4x4 input, 2x2 windows, stride 2 (non-overlapping), worked by hand; a
+// switch is the flat index y * 4 + x of the window's maximum:
+//   1 3 | 2 0        window (rows 0..1, cols 0..1) = 1 3 / 6 0 -> 6 at (1,0): switch 4
+//   6 0 | 1 5        window (rows 0..1, cols 2..3) = 2 0 / 1 5 -> 5 at (1,3): switch 7
+//   ----+----        window (rows 2..3, cols 0..1) = 7 2 / 0 1 -> 7 at (2,0): switch 8
+//   7 2 | 4 4        window (rows 2..3, cols 2..3) = 4 4 / 9 3 -> 9 at (3,2): switch 14
 //   0 1 | 9 3
 TEST(MaxPool, SwitchesOfNonOverlappingWindows) {
     PoolGeom g = pool_geom({1, 1, 4, 4}, 2, 2, 0);

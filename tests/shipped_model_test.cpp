@@ -7,9 +7,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "image.hpp"
-#include "softmax.hpp"
-#include "train.hpp"
+#include "io/image.hpp"
+#include "layers/softmax.hpp"
+#include "net/train.hpp"
 
 using namespace allconv;
 

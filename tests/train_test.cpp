@@ -5,8 +5,8 @@
 #include <fstream>
 #include <stdexcept>
 
-#include "train.hpp"
-#include "zoo.hpp"
+#include "net/train.hpp"
+#include "net/zoo.hpp"
 
 using namespace allconv;
 
@@ -67,10 +67,10 @@ TEST(Train, ResumingFromACheckpointIsBitIdentical) {
     train_epoch(straight, d, c, nullptr);
     train_epoch(split, d, c, nullptr);
     std::string path = ::testing::TempDir() + "allconv_resume.ckpt.npz";
-    save_checkpoint(path, split, c);
-    std::uint64_t seed = 0;
-    TrainState resumed = load_checkpoint(path, &seed);
-    EXPECT_EQ(seed, 5u);
+    save_checkpoint(path, split, c.seed);
+    const Checkpoint ck = load_checkpoint(path);
+    EXPECT_EQ(ck.seed, 5u);
+    TrainState resumed = ck.state;
     EXPECT_EQ(resumed.epochs_done, 1);
     train_epoch(resumed, d, c, nullptr);
     for (std::size_t i = 0; i < straight.model.params.weight.size(); ++i) {
@@ -142,27 +142,39 @@ TEST(Train, DropoutGoesWhereThePaperPutsIt) {
     EXPECT_EQ(base.params(), parse_arch(zoo_spec("model-c")).params());
 }
 
-// Real data, as `allconv train` uses it: 2,000 Fashion-MNIST images, one epoch.
-TEST(FashionMnist, LossFallsOnATwoThousandImageSubset) {
+// Real data, as `allconv train` uses it, and a claim that means something:
+// after four epochs on 2,000 Fashion-MNIST images, a small all-convolutional
+// net (strided convs, no pooling, global average) classifies 1,000 images it
+// never saw far better than chance (10%). The first 3,000
+// test images serve as both sets (loading the 60,000 training images would
+// take most of this test's time); the run is deterministic, so the threshold
+// only needs to sit safely below what it measures (printed).
+TEST(FashionMnist, FourEpochsOnTwoThousandImagesGeneralise) {
     if (!have_dataset()) GTEST_SKIP() << "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)";
-    Dataset d = load_fashion_mnist(default_data_dir(), "train", 2000);
-    ASSERT_EQ(d.count(), 2000);
-    EXPECT_EQ(d.image, (Shape{1, 1, 28, 28}));
+    const Dataset all = load_fashion_mnist(default_data_dir(), "t10k", 3000);
+    ASSERT_EQ(all.count(), 3000);
+    EXPECT_EQ(all.image, (Shape{1, 1, 28, 28}));
+    Dataset train, held_out;
+    train.image = held_out.image = all.image;
+    const std::size_t split = 2000 * all.image.image();
+    train.pixels.assign(all.pixels.begin(), all.pixels.begin() + long(split));
+    held_out.pixels.assign(all.pixels.begin() + long(split), all.pixels.end());
+    train.labels.assign(all.labels.begin(), all.labels.begin() + 2000);
+    held_out.labels.assign(all.labels.begin() + 2000, all.labels.end());
     TrainConfig c;
     c.threads = 2;
     c.batch = 32;
-    c.lr = 0.02;
+    c.lr = 0.05;
+    c.warmup_batches = 10;
     TrainState s;
-    ZooOptions o{{1, 1, 28, 28}, 0.25, 10};
-    s.model.arch = with_paper_dropout(parse_arch(zoo_spec("all-cnn-c", o)), 0.0, 0.0);
+    s.model.arch = parse_arch("input 1x28x28; conv 16 k3 s2 p1; relu; conv 32 k3 s2 p1; relu; conv 32 k3 p1; relu; "
+                              "conv 10 k1; gap; softmax");
     s.model.params = init_params<float>(s.model.arch, 1);
     s.velocity = zero_params<float>(s.model.arch);
-    channel_statistics(d, s.model.mean, s.model.std);
-    std::vector<double> losses;
-    train_epoch(s, d, c, [&](const Progress& p) {
-        if (p.batch == 10 || p.batch == p.batches) losses.push_back(p.loss);
-    });
-    ASSERT_EQ(losses.size(), 2u);
-    // Running mean loss over the epoch: chance level is ln 10 = 2.30.
-    EXPECT_LT(losses[1], losses[0]) << "running loss after 10 batches " << losses[0] << ", at the end " << losses[1];
+    channel_statistics(train, s.model.mean, s.model.std);
+    const double before = evaluate(s.model, held_out, 2).accuracy;
+    for (int e = 0; e < 4; ++e) train_epoch(s, train, c, nullptr);
+    const double after = evaluate(s.model, held_out, 2).accuracy;
+    std::printf("[ held-out accuracy %.1f%% before, %.1f%% after four epochs ]\n", 100 * before, 100 * after);
+    EXPECT_GT(after, 0.5);
 }

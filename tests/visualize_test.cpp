@@ -3,7 +3,7 @@
 
 #include <stdexcept>
 
-#include "visualize.hpp"
+#include "net/visualize.hpp"
 
 using namespace allconv;
 

@@ -7,7 +7,8 @@
 #include <iostream>
 #include <sstream>
 
-#include "zoo.hpp"
+#include "io/file.hpp"
+#include "net/zoo.hpp"
 
 namespace allconv {
 
@@ -76,14 +77,6 @@ double Args::real(const std::string& name, double fallback, double min, double m
 const std::vector<std::string>& arch_options() {
     static const std::vector<std::string> names = {"width", "input", "classes"};
     return names;
-}
-
-std::string read_text_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error(path + ": cannot open (" + std::strerror(errno) + ")");
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
 }
 
 Arch load_arch(const std::string& name_or_file, const Args& args) {

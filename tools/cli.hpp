@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "arch.hpp"
+#include "net/arch.hpp"
 
 namespace allconv {
 
@@ -36,7 +36,6 @@ private:
 Arch load_arch(const std::string& name_or_file, const Args& args);
 // Options load_arch reads, to add to a command's `valued` list.
 const std::vector<std::string>& arch_options();
-std::string read_text_file(const std::string& path);
 // "1,234,567"
 std::string with_commas(unsigned long long v);
 

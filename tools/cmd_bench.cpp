@@ -7,13 +7,15 @@
 #include <sstream>
 
 #include "cli.hpp"
-#include "conv.hpp"
-#include "conv_fast.hpp"
-#include "net.hpp"
-#include "parallel.hpp"
+#include "io/file.hpp"
+#include "io/json.hpp"
+#include "layers/conv.hpp"
+#include "fast/conv_fast.hpp"
+#include "net/net.hpp"
+#include "fast/parallel.hpp"
 #include "rng.hpp"
-#include "softmax.hpp"
-#include "zoo.hpp"
+#include "layers/softmax.hpp"
+#include "net/zoo.hpp"
 
 namespace allconv {
 
@@ -34,7 +36,7 @@ double median_seconds(int reps, const std::function<void()>& f) {
     f(); // warm-up
     std::vector<double> t;
     for (int r = 0; r < reps; ++r) {
-        auto start = std::chrono::steady_clock::now();
+        const auto start = std::chrono::steady_clock::now();
         f();
         t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
@@ -55,123 +57,151 @@ struct Row {
     double seconds, gflops;
 };
 
-} // namespace
-
-int cmd_bench(int argc, char** argv) {
-    if (wants_help(argc, argv, bench_help)) return 0;
-    Args args(argc, argv, {"model", "batch", "threads", "reps", "json"}, {});
-    const std::string name = args.str("model", "all-cnn-c");
-    const int big = args.integer("batch", 16, 1, 1024), reps = args.integer("reps", 5, 1, 1000);
-    const int all = args.integer("threads", hardware_threads(), 1, 1024);
-    Arch arch = load_arch(name, args);
-    Params<float> params = init_params<float>(arch, 1);
+// The rows measured so far, printed as they come.
+struct Table {
+    int reps;
     std::vector<Row> rows;
-    auto print = [&](const Row& r) {
+    void add(const Row& r) {
         rows.push_back(r);
         std::printf("%-28s %-9s %7d %5d %12.3f %10.1f\n", r.what.c_str(), r.path.c_str(), r.threads, r.batch,
                     1e3 * r.seconds / r.batch, r.gflops);
         std::fflush(stdout);
-    };
+    }
+};
+
+// Each conv layer's forward alone (fast path, one thread), on the inputs a forward pass gives it.
+void bench_layers(Table& t, const Arch& arch, const Params<float>& params, const Tensor<float>& x) {
+    Tape<float> tape;
+    net_forward(arch, params, x, tape, Compute::fast_path(1));
+    for (std::size_t i = 0; i < arch.layers.size(); ++i) {
+        const Layer& l = arch.layers[i];
+        if (l.kind != LayerKind::conv) continue;
+        const Tensor<float>& in = i ? tape.out[i - 1] : tape.input;
+        const ConvGeom g = conv_geom(in.shape, l.out_c, l.k, l.stride, l.pad);
+        Tensor<float> y(g.out_shape());
+        const double s = median_seconds(t.reps, [&] {
+            conv_forward_fast(g, in.ptr(), params.weight[i].ptr(), params.bias[i].ptr(), y.ptr(), 1);
+        });
+        t.add({"  " + l.name + " forward", "fast", 1, x.shape.n, s, 2.0 * l.macs() * x.shape.n / s / 1e9});
+    }
+}
+
+// The whole network: forward, backward to the input under each rule, a training step.
+void bench_network(Table& t, const Arch& arch, const Params<float>& params, const Tensor<float>& x, const Compute& c) {
+    const int batch = x.shape.n, logits = arch.logits_layer();
+    const double flop = 2.0 * double(arch.macs()) * batch;
+    Tape<float> tape;
+    const double fwd = median_seconds(t.reps, [&] { net_forward(arch, params, x, tape, c); });
+    t.add({"network forward", "fast", c.threads, batch, fwd, flop / fwd / 1e9});
+    const Tensor<float> seed(tape.out[logits].shape, 1.0f);
+    for (Rule r : {Rule::backprop, Rule::deconvnet, Rule::guided}) {
+        const double s = median_seconds(t.reps, [&] { net_signal(arch, params, tape, logits, seed, r, c); });
+        t.add({std::string("backward to input, ") + rule_name(r), "fast", c.threads, batch, s, flop / s / 1e9});
+    }
+    Params<float> grads = zero_params<float>(arch);
+    std::vector<int> labels(batch, 3);
+    Tensor<float> dlogits(tape.out[logits].shape);
+    const double step = median_seconds(t.reps, [&] {
+        net_forward(arch, params, x, tape, c);
+        softmax_cross_entropy(batch, int(dlogits.shape.c), tape.out[logits].ptr(), labels.data(), dlogits.ptr());
+        net_gradients(arch, params, tape, logits, dlogits, grads, c);
+    });
+    t.add({"training step (fwd+bwd+dW)", "fast", c.threads, batch, step, 3 * flop / step / 1e9});
+}
+
+// The reference loops, one image: what the fast path is measured against.
+void bench_reference(Table& t, const Arch& arch, const Params<float>& params, const Tensor<float>& x) {
+    const double flop = 2.0 * double(arch.macs());
+    const int logits = arch.logits_layer(), reps = std::min(t.reps, 3);
+    Tape<float> tape;
+    const double s = median_seconds(reps, [&] { net_forward(arch, params, x, tape); });
+    t.add({"network forward", "reference", 1, 1, s, flop / s / 1e9});
+    const Tensor<float> seed(tape.out[logits].shape, 1.0f);
+    const double b = median_seconds(reps, [&] { net_signal(arch, params, tape, logits, seed, Rule::guided); });
+    t.add({"backward to input, guided", "reference", 1, 1, b, flop / b / 1e9});
+}
+
+struct FashionFigures {
+    double images_per_second, visualize_over_forward;
+};
+
+// The shipped model's architecture: training images/s, and one visualization against one forward.
+FashionFigures bench_fashion(int reps, int threads) {
+    const Arch arch = parse_arch(zoo_spec("all-cnn-c", ZooOptions{{1, 1, 28, 28}, 1.0 / 3.0, 10}));
+    const Params<float> params = init_params<float>(arch, 1);
+    const Compute c = Compute::fast_path(threads);
+    const int batch = 64, logits = arch.logits_layer();
+    const Tensor<float> x(batch_shape(arch.input, batch), 0.3f);
+    Tape<float> tape;
+    Params<float> grads = zero_params<float>(arch);
+    std::vector<int> labels(batch, 1);
+    Tensor<float> dlogits(Shape{batch, 10, 1, 1});
+    const double step = median_seconds(reps, [&] {
+        net_forward(arch, params, x, tape, c);
+        softmax_cross_entropy(batch, 10, tape.out[logits].ptr(), labels.data(), dlogits.ptr());
+        net_gradients(arch, params, tape, logits, dlogits, grads, c);
+    });
+    std::printf("\ntraining, all-cnn-c width 1/3 on 1x28x28 (the shipped model), batch %d, %d threads: %.0f images/s\n",
+                batch, threads, batch / step);
+    const Tensor<float> one(batch_shape(arch.input, 1), 0.3f);
+    const double f1 = median_seconds(reps * 4, [&] { net_forward(arch, params, one, tape, c); });
+    Tensor<float> seed(tape.out[logits].shape, 0.f);
+    seed.data[0] = 1;
+    const double v1 = median_seconds(reps * 4, [&] {
+        net_forward(arch, params, one, tape, c);
+        net_signal(arch, params, tape, logits, seed, Rule::guided, c);
+    });
+    std::printf("one visualization (forward + guided backward), same model: %.3f ms = %.2f x one forward (%.3f ms)\n",
+                1e3 * v1, v1 / f1, 1e3 * f1);
+    return {batch / step, v1 / f1};
+}
+
+void write_json(const std::string& path, const std::string& model, const Table& t, const FashionFigures& f) {
+    Json j = Json::object();
+    j.set("model", model);
+    Json& rows = j.set("rows", Json::array());
+    for (const Row& r : t.rows) {
+        Json row = Json::object();
+        row.set("what", r.what);
+        row.set("path", r.path);
+        row.set("threads", r.threads);
+        row.set("batch", r.batch);
+        row.set("ms_per_image", 1e3 * r.seconds / r.batch);
+        row.set("gflops", r.gflops);
+        rows.push(row);
+    }
+    j.set("fashion_training_images_per_second", f.images_per_second);
+    j.set("visualize_over_forward", f.visualize_over_forward);
+    j.set("peak_rss_mb", peak_rss_kb() / 1024.0);
+    const std::string text = j.dump();
+    write_file_atomic(path, std::vector<std::uint8_t>(text.begin(), text.end()));
+}
+
+} // namespace
+
+int cmd_bench(int argc, char** argv) {
+    if (wants_help(argc, argv, bench_help)) return 0;
+    const Args args(argc, argv, {"model", "batch", "threads", "reps", "json"}, {});
+    const std::string name = args.str("model", "all-cnn-c");
+    const int big = args.integer("batch", 16, 1, 1024), all = args.integer("threads", hardware_threads(), 1, 1024);
+    Table t{args.integer("reps", 5, 1, 1000), {}};
+    const Arch arch = load_arch(name, args);
+    const Params<float> params = init_params<float>(arch, 1);
     std::printf("%s on %s: %s multiply-adds per image\n\n", name.c_str(), chw_string(arch.input).c_str(),
                 with_commas(arch.macs()).c_str());
     std::printf("%-28s %-9s %7s %5s %12s %10s\n", "measurement", "path", "threads", "batch", "ms/image", "GFLOP/s");
-    const double flop = 2.0 * double(arch.macs());
-    const int logits = arch.logits_layer();
-
+    const std::vector<int> thread_counts = all > 1 ? std::vector<int>{1, all} : std::vector<int>{1};
     for (int batch : {1, big}) {
         Tensor<float> x(batch_shape(arch.input, batch));
         Rng rng(2);
         for (float& v : x.data) v = float(rng.uniform());
-        for (int threads : {1, all}) {
-            if (threads == all && all == 1 && batch == big) continue;
-            Compute c;
-            c.threads = threads;
-            Tape<float> tape;
-            // Per conv layer, forward.
-            net_forward(arch, params, x, tape, c);
-            if (batch == big && threads == 1)
-                for (std::size_t i = 0; i < arch.layers.size(); ++i) {
-                    const Layer& l = arch.layers[i];
-                    if (l.kind != LayerKind::conv) continue;
-                    const Tensor<float>& in = i ? tape.out[i - 1] : tape.input;
-                    ConvGeom g = conv_geom(in.shape, l.out_c, l.k, l.stride, l.pad);
-                    Tensor<float> y(g.out_shape());
-                    double s = median_seconds(reps, [&] {
-                        conv_forward_fast(g, in.ptr(), params.weight[i].ptr(), params.bias[i].ptr(), y.ptr(), threads);
-                    });
-                    print({"  " + l.name + " forward", "fast", threads, batch, s, 2.0 * l.macs() * batch / s / 1e9});
-                }
-            double fwd = median_seconds(reps, [&] { net_forward(arch, params, x, tape, c); });
-            print({"network forward", "fast", threads, batch, fwd, flop * batch / fwd / 1e9});
-            Tensor<float> seed(tape.out[logits].shape, 1.0f), dx;
-            for (Rule r : {Rule::backprop, Rule::deconvnet, Rule::guided}) {
-                double s = median_seconds(reps, [&] { net_backward(arch, params, tape, logits, seed, r, &dx, (Params<float>*)nullptr, c); });
-                print({std::string("backward to input, ") + rule_name(r), "fast", threads, batch, s, flop * batch / s / 1e9});
-            }
-            Params<float> grads = zero_params<float>(arch);
-            std::vector<int> labels(batch, 3);
-            Tensor<float> dlogits(tape.out[logits].shape);
-            double step = median_seconds(reps, [&] {
-                net_forward(arch, params, x, tape, c);
-                softmax_cross_entropy(batch, int(dlogits.shape.c), tape.out[logits].ptr(), labels.data(), dlogits.ptr());
-                net_backward(arch, params, tape, logits, dlogits, Rule::backprop, (Tensor<float>*)nullptr, &grads, c);
-            });
-            print({"training step (fwd+bwd+dW)", "fast", threads, batch, step, 3 * flop * batch / step / 1e9});
-            if (batch == 1 && threads == 1) {
-                Compute ref;
-                ref.reference = true;
-                double s = median_seconds(std::min(reps, 3), [&] { net_forward(arch, params, x, tape, ref); });
-                print({"network forward", "reference", 1, 1, s, flop / s / 1e9});
-                double b = median_seconds(std::min(reps, 3), [&] { net_backward(arch, params, tape, logits, seed, Rule::guided, &dx, (Params<float>*)nullptr, ref); });
-                print({"backward to input, guided", "reference", 1, 1, b, flop / b / 1e9});
-            }
-        }
+        if (batch == big) bench_layers(t, arch, params, x);
+        for (int threads : thread_counts) bench_network(t, arch, params, x, Compute::fast_path(threads));
+        if (batch == 1) bench_reference(t, arch, params, x);
     }
-
-    // The shipped model's architecture, training throughput; and one visualization.
-    Arch fashion = parse_arch(zoo_spec("all-cnn-c", ZooOptions{{1, 1, 28, 28}, 1.0 / 3.0, 10}));
-    Params<float> fp = init_params<float>(fashion, 1);
-    Compute c;
-    c.threads = all;
-    const int fb = 64;
-    Tensor<float> fx(batch_shape(fashion.input, fb), 0.3f);
-    Tape<float> ft;
-    Params<float> fg = zero_params<float>(fashion);
-    std::vector<int> flabels(fb, 1);
-    const int flog = fashion.logits_layer();
-    Tensor<float> fd(Shape{fb, 10, 1, 1});
-    double fstep = median_seconds(reps, [&] {
-        net_forward(fashion, fp, fx, ft, c);
-        softmax_cross_entropy(fb, 10, ft.out[flog].ptr(), flabels.data(), fd.ptr());
-        net_backward(fashion, fp, ft, flog, fd, Rule::backprop, (Tensor<float>*)nullptr, &fg, c);
-    });
-    std::printf("\ntraining, all-cnn-c width 1/3 on 1x28x28 (the shipped model), batch %d, %d threads: %.0f images/s\n",
-                fb, all, fb / fstep);
-    Tensor<float> one(batch_shape(fashion.input, 1), 0.3f), seed, dx;
-    double f1 = median_seconds(reps * 4, [&] { net_forward(fashion, fp, one, ft, c); });
-    seed = Tensor<float>(ft.out[flog].shape, 0.f);
-    seed.data[0] = 1;
-    double v1 = median_seconds(reps * 4, [&] {
-        net_forward(fashion, fp, one, ft, c);
-        net_backward(fashion, fp, ft, flog, seed, Rule::guided, &dx, (Params<float>*)nullptr, c);
-    });
-    std::printf("one visualization (forward + guided backward), same model: %.3f ms = %.2f x one forward (%.3f ms)\n",
-                1e3 * v1, v1 / f1, 1e3 * f1);
+    const FashionFigures f = bench_fashion(t.reps, all);
     std::printf("peak resident memory: %.1f MB\n", peak_rss_kb() / 1024.0);
-
-    if (args.has("json")) {
-        std::ostringstream j;
-        j << "{\n  \"model\": \"" << name << "\",\n  \"rows\": [\n";
-        for (std::size_t i = 0; i < rows.size(); ++i)
-            j << "    {\"what\": \"" << rows[i].what << "\", \"path\": \"" << rows[i].path << "\", \"threads\": "
-              << rows[i].threads << ", \"batch\": " << rows[i].batch << ", \"ms_per_image\": "
-              << 1e3 * rows[i].seconds / rows[i].batch << ", \"gflops\": " << rows[i].gflops << "}"
-              << (i + 1 < rows.size() ? ",\n" : "\n");
-        j << "  ],\n  \"fashion_training_images_per_second\": " << fb / fstep << ",\n  \"visualize_over_forward\": "
-          << v1 / f1 << ",\n  \"peak_rss_mb\": " << peak_rss_kb() / 1024.0 << "\n}\n";
-        std::string text = j.str();
-        std::ofstream(args.str("json", "")) << text;
-    }
+    if (args.has("json")) write_json(args.str("json", ""), name, t, f);
     return 0;
 }
 

@@ -2,8 +2,8 @@
 #include <cstdio>
 
 #include "cli.hpp"
-#include "onnx.hpp"
-#include "zoo.hpp"
+#include "net/onnx_export.hpp"
+#include "net/zoo.hpp"
 
 namespace allconv {
 

@@ -3,8 +3,8 @@
 #include <sstream>
 
 #include "cli.hpp"
-#include "image.hpp"
-#include "train.hpp"
+#include "io/image.hpp"
+#include "net/dataset.hpp"
 
 namespace allconv {
 
@@ -27,12 +27,9 @@ int cmd_extract(int argc, char** argv) {
         long i = std::strtol(item.c_str(), &end, 10);
         if (item.empty() || *end != '\0' || i < 0 || i >= d.count())
             throw UsageError("--index: '" + item + "' is not an image index below " + std::to_string(d.count()));
-        Tensor<float> image(d.image);
-        std::copy_n(d.pixels.data() + std::size_t(i) * d.image.image(), d.image.image(), image.ptr());
-        std::string name = fashion_mnist_classes()[d.labels[i]];
-        for (char& c : name) c = (c == '/' || c == ' ') ? '-' : char(std::tolower(c));
-        std::string path = args.str("out-dir", "") + "/" + split + "-" + std::to_string(i) + "-" + name + ".pgm";
-        write_pnm(path, image);
+        const std::string path = args.str("out-dir", "") + "/" + split + "-" + std::to_string(i) + "-" +
+                                 class_slug(fashion_mnist_classes()[d.labels[i]]) + ".pgm";
+        write_pnm(path, d.at(int(i)));
         std::printf("%s\n", path.c_str());
     }
     return 0;

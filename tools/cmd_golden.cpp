@@ -3,7 +3,7 @@
 #include <map>
 
 #include "cli.hpp"
-#include "golden.hpp"
+#include "golden/golden.hpp"
 
 namespace allconv {
 

@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "cli.hpp"
-#include "zoo.hpp"
+#include "net/zoo.hpp"
 
 namespace allconv {
 

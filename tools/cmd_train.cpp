@@ -5,10 +5,11 @@
 #include <sstream>
 
 #include "cli.hpp"
-#include "parallel.hpp"
+#include "fast/parallel.hpp"
 #include "progress.hpp"
-#include "train.hpp"
-#include "zoo.hpp"
+#include "net/dataset.hpp"
+#include "net/train.hpp"
+#include "net/zoo.hpp"
 
 namespace allconv {
 
@@ -77,18 +78,7 @@ void print_evaluation(const Evaluation& e, int count) {
     }
 }
 
-} // namespace
-
-int cmd_train(int argc, char** argv) {
-    if (wants_help(argc, argv, train_help)) return 0;
-    std::vector<std::string> valued = {"model", "out", "data", "epochs", "batch", "lr", "momentum", "weight-decay",
-                                       "dropout-input", "dropout-pool", "lr-steps", "seed", "threads", "limit",
-                                       "test-limit", "checkpoint", "resume", "warmup"};
-    valued.insert(valued.end(), arch_options().begin(), arch_options().end());
-    Args args(argc, argv, valued, {});
-    if (!args.positional().empty()) throw UsageError("unexpected argument '" + args.positional()[0] + "'");
-    if (!args.has("out")) throw UsageError("--out is required (where to write the model)");
-    if (!args.has("model") && !args.has("resume")) throw UsageError("--model is required (a zoo name or spec file)");
+TrainConfig read_config(const Args& args) {
     TrainConfig c;
     c.epochs = args.integer("epochs", 10, 1, 100000);
     c.batch = args.integer("batch", 64, 1, 65536);
@@ -99,75 +89,100 @@ int cmd_train(int argc, char** argv) {
     c.seed = std::uint64_t(args.integer("seed", 1, 0, 2147483647));
     c.warmup_batches = args.integer("warmup", 0, 0, 100000000);
     c.threads = args.integer("threads", hardware_threads(), 1, 1024);
-    const double p_input = args.real("dropout-input", 0.2, 0.0, 0.95);
-    const double p_pool = args.real("dropout-pool", 0.5, 0.0, 0.95);
-    const std::string out = args.str("out", ""), dir = args.str("data", default_data_dir());
-    const std::string checkpoint = args.str("checkpoint", out + ".ckpt.npz");
+    return c;
+}
 
-    Dataset train = load_fashion_mnist(dir, "train", args.integer("limit", 0, 0, 100000000));
-    Dataset test = load_fashion_mnist(dir, "t10k", args.integer("test-limit", 0, 0, 100000000));
-    TrainState s;
+// A new run (the network, the paper's dropout, He weights, the data's statistics),
+// or the state of a checkpoint (whose seed the run keeps unless --seed says otherwise).
+TrainState start_or_resume(const Args& args, TrainConfig& c, const Dataset& train) {
     if (args.has("resume")) {
-        std::uint64_t seed = 0;
-        s = load_checkpoint(args.str("resume", ""), &seed);
-        if (!args.has("seed")) c.seed = seed;
-        std::fprintf(stderr, "resuming %s after epoch %d\n", args.str("resume", "").c_str(), s.epochs_done);
-    } else {
-        std::string name = args.str("model", "");
-        Arch base = load_arch(name, args);
-        if (!args.has("input") && base.input != train.image && is_zoo_name(name)) {
-            ZooOptions o;
-            o.input = train.image;
-            o.width = args.real("width", 1.0, 1e-3, 64.0);
-            o.classes = args.integer("classes", 0, 1, 100000);
-            base = parse_arch(zoo_spec(name, o), name);
-        }
-        if (base.input != train.image)
-            throw UsageError(name + ": the network's input " + chw_string(base.input) + " does not fit the data's " +
-                             chw_string(train.image));
-        s.model.arch = with_paper_dropout(base, p_input, p_pool);
-        s.model.params = init_params<float>(s.model.arch, c.seed);
-        channel_statistics(train, s.model.mean, s.model.std);
+        Checkpoint ck = load_checkpoint(args.str("resume", ""));
+        if (!args.has("seed")) c.seed = ck.seed;
+        std::fprintf(stderr, "resuming %s after epoch %d\n", args.str("resume", "").c_str(), ck.state.epochs_done);
+        return ck.state;
     }
-    if (s.velocity.weight.empty()) s.velocity = zero_params<float>(s.model.arch);
-    std::fprintf(stderr, "training %s parameters on %d images (%d test), batch %d, %d threads\n",
-                 with_commas(s.model.arch.params()).c_str(), train.count(), test.count(), c.batch, c.threads);
+    const std::string name = args.str("model", "");
+    Arch base = load_arch(name, args);
+    if (!args.has("input") && base.input != train.image && is_zoo_name(name)) { // a zoo model takes the data's size
+        ZooOptions o;
+        o.input = train.image;
+        o.width = args.real("width", 1.0, 1e-3, 64.0);
+        o.classes = args.integer("classes", 0, 1, 100000);
+        base = parse_arch(zoo_spec(name, o), name);
+    }
+    check_fits(base.input, train, name);
+    TrainState s;
+    s.model.arch = with_paper_dropout(base, args.real("dropout-input", 0.2, 0.0, 0.95), args.real("dropout-pool", 0.5, 0.0, 0.95));
+    s.model.params = init_params<float>(s.model.arch, c.seed);
+    s.velocity = zero_params<float>(s.model.arch);
+    channel_statistics(train, s.model.mean, s.model.std);
+    return s;
+}
+
+// The progress bar of one epoch (on a terminal only).
+void show_progress(const Progress& p) {
+    if (p.batch % 5 != 0 && p.batch != p.batches) return;
+    const double eta = p.seconds / p.batch * (p.batches - p.batch);
+    char line[256];
+    std::snprintf(line, sizeof line, "epoch %d/%d %s %d/%d loss %.4f acc %.2f%% %.0f img/s ETA %s", p.epoch, p.epochs,
+                  bar(double(p.batch) / p.batches).c_str(), p.batch, p.batches, p.loss, 100 * p.accuracy,
+                  p.images_per_second, duration(eta).c_str());
+    progress_line(line);
+}
+
+// Epochs until c.epochs: after each, test accuracy and a checkpoint.
+void run_epochs(TrainState& s, const TrainConfig& c, const Dataset& train, const Dataset& test,
+                const std::string& checkpoint) {
     const bool tty = stderr_is_terminal();
-    auto run_start = std::chrono::steady_clock::now();
     while (s.epochs_done < c.epochs) {
         Progress last{};
         train_epoch(s, train, c, [&](const Progress& p) {
             last = p;
-            if (!tty || (p.batch % 5 != 0 && p.batch != p.batches)) return;
-            double eta = p.seconds / p.batch * (p.batches - p.batch);
-            char line[256];
-            std::snprintf(line, sizeof line, "epoch %d/%d %s %d/%d loss %.4f acc %.2f%% %.0f img/s ETA %s", p.epoch,
-                          p.epochs, bar(double(p.batch) / p.batches).c_str(), p.batch, p.batches, p.loss,
-                          100 * p.accuracy, p.images_per_second, duration(eta).c_str());
-            progress_line(line);
+            if (tty) show_progress(p);
         });
         progress_done();
-        Evaluation e = evaluate(s.model, test, c.threads);
+        const Evaluation e = evaluate(s.model, test, c.threads);
         std::fprintf(stderr, "epoch %d/%d  lr %.4g  train loss %.4f  train acc %.2f%%  test acc %.2f%%  %.0f img/s  %s\n",
                      s.epochs_done, c.epochs, learning_rate(c, s.epochs_done - 1), last.loss, 100 * last.accuracy,
                      100 * e.accuracy, last.images_per_second, duration(last.seconds).c_str());
-        save_checkpoint(checkpoint, s, c);
+        save_checkpoint(checkpoint, s, c.seed);
     }
+}
+
+} // namespace
+
+int cmd_train(int argc, char** argv) {
+    if (wants_help(argc, argv, train_help)) return 0;
+    std::vector<std::string> valued = {"model", "out", "data", "epochs", "batch", "lr", "momentum", "weight-decay",
+                                       "dropout-input", "dropout-pool", "lr-steps", "seed", "threads", "limit",
+                                       "test-limit", "checkpoint", "resume", "warmup"};
+    valued.insert(valued.end(), arch_options().begin(), arch_options().end());
+    const Args args(argc, argv, valued, {});
+    if (!args.positional().empty()) throw UsageError("unexpected argument '" + args.positional()[0] + "'");
+    if (!args.has("out")) throw UsageError("--out is required (where to write the model)");
+    if (!args.has("model") && !args.has("resume")) throw UsageError("--model is required (a zoo name or spec file)");
+    TrainConfig c = read_config(args);
+    const std::string out = args.str("out", ""), dir = args.str("data", default_data_dir());
+    const Dataset train = load_fashion_mnist(dir, "train", args.integer("limit", 0, 0, 100000000));
+    const Dataset test = load_fashion_mnist(dir, "t10k", args.integer("test-limit", 0, 0, 100000000));
+    TrainState s = start_or_resume(args, c, train);
+    std::fprintf(stderr, "training %s parameters on %d images (%d test), batch %d, %d threads\n",
+                 with_commas(s.model.arch.params()).c_str(), train.count(), test.count(), c.batch, c.threads);
+    const auto start = std::chrono::steady_clock::now();
+    run_epochs(s, c, train, test, args.str("checkpoint", out + ".ckpt.npz"));
     save_model(out, s.model);
-    double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+    const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::fprintf(stderr, "wrote %s (%s total)\n", out.c_str(), duration(total).c_str());
     return 0;
 }
 
 int cmd_eval(int argc, char** argv) {
     if (wants_help(argc, argv, eval_help)) return 0;
-    Args args(argc, argv, {"model", "data", "limit", "threads"}, {});
+    const Args args(argc, argv, {"model", "data", "limit", "threads"}, {});
     if (!args.has("model")) throw UsageError("--model is required");
-    Model m = load_model(args.str("model", ""));
-    Dataset test = load_fashion_mnist(args.str("data", default_data_dir()), "t10k", args.integer("limit", 0, 0, 100000000));
-    if (m.arch.input != test.image)
-        throw std::runtime_error(args.str("model", "") + ": model input " + chw_string(m.arch.input) +
-                                 " does not fit the data's " + chw_string(test.image));
+    const Model m = load_model(args.str("model", ""));
+    const Dataset test = load_fashion_mnist(args.str("data", default_data_dir()), "t10k", args.integer("limit", 0, 0, 100000000));
+    check_fits(m.arch.input, test, args.str("model", ""));
     print_evaluation(evaluate(m, test, args.integer("threads", hardware_threads(), 1, 1024)), test.count());
     return 0;
 }

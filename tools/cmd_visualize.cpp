@@ -7,14 +7,14 @@
 
 #include "canvas.hpp"
 #include "cli.hpp"
-#include "image.hpp"
-#include "model.hpp"
-#include "npy.hpp"
-#include "parallel.hpp"
-#include "png.hpp"
-#include "softmax.hpp"
-#include "train.hpp"
-#include "visualize.hpp"
+#include "io/image.hpp"
+#include "net/model.hpp"
+#include "io/npy.hpp"
+#include "fast/parallel.hpp"
+#include "io/png.hpp"
+#include "layers/softmax.hpp"
+#include "net/dataset.hpp"
+#include "net/visualize.hpp"
 
 namespace allconv {
 
@@ -74,63 +74,84 @@ std::vector<float> probabilities(const Model& m, const Tape<float>& tape) {
     return p;
 }
 
+// What a visualize run was asked for, read and checked before any work.
+struct Request {
+    Model model;
+    std::vector<Rule> rules;
+    Display display = Display::common;
+    Target target;
+    int scale = 1;
+    Compute compute;
+    std::vector<Tensor<float>> images; // pixels in [0, 1], every one read before any output is written
+};
+
+Request read_request(const Args& args) {
+    Request q;
+    q.rules = parse_rules(args.str("rule", "all"));
+    try {
+        q.display = parse_display(args.str("display", "common"));
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(std::string("--display: ") + e.what());
+    }
+    q.model = load_model(args.str("model", ""));
+    try {
+        q.target = parse_target(args.str("target", "class:predicted"), q.model.arch);
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(std::string("--target: ") + e.what());
+    }
+    const Shape in = q.model.arch.input;
+    q.scale = args.integer("scale", std::max(1, 112 / std::max(in.h, in.w)), 1, 64);
+    q.compute = Compute::fast_path(args.integer("threads", hardware_threads(), 1, 1024));
+    for (const std::string& path : args.positional()) q.images.push_back(load_input(q.model, path));
+    return q;
+}
+
+// The grid: a header row, then per image its input and one column per rule.
+// Prints each image's predicted class; `raw` receives the unprocessed signals.
+Canvas draw_grid(const Request& q, const std::vector<std::string>& paths, std::vector<float>& raw) {
+    const Model& m = q.model;
+    const Shape in = m.arch.input;
+    const int cell_w = in.w * q.scale, cell_h = in.h * q.scale, gap = 6, text = 2, header = 7 * text + 2 * gap;
+    const int columns = 1 + int(q.rules.size());
+    Canvas canvas(gap + columns * (cell_w + gap), header + int(q.images.size()) * (cell_h + gap));
+    canvas.draw_text(gap, gap, "input", text);
+    for (std::size_t r = 0; r < q.rules.size(); ++r)
+        canvas.draw_text(gap + int(r + 1) * (cell_w + gap), gap, rule_name(q.rules[r]), text);
+    for (std::size_t i = 0; i < q.images.size(); ++i) {
+        Tensor<float> x = q.images[i];
+        normalise(m, x);
+        Tape<float> tape;
+        net_forward(m.arch, m.params, x, tape, q.compute);
+        const std::vector<float> p = probabilities(m, tape);
+        const int best = int(std::max_element(p.begin(), p.end()) - p.begin());
+        std::printf("%s: %s (%.1f%%)\n", paths[i].c_str(), class_name(best, int(p.size())).c_str(), 100 * p[best]);
+        const int y0 = header + int(i) * (cell_h + gap);
+        canvas.draw_image(gap, y0, q.images[i], q.scale);
+        for (std::size_t r = 0; r < q.rules.size(); ++r) {
+            const Tensor<float> signal = explain(m.arch, m.params, tape, q.target, q.rules[r], q.compute);
+            raw.insert(raw.end(), signal.data.begin(), signal.data.end());
+            canvas.draw_image(gap + int(r + 1) * (cell_w + gap), y0, display_map(signal, q.display), q.scale);
+        }
+    }
+    return canvas;
+}
+
 } // namespace
 
 int cmd_visualize(int argc, char** argv) {
     if (wants_help(argc, argv, visualize_help)) return 0;
-    Args args(argc, argv, {"model", "rule", "target", "display", "scale", "raw", "threads", "out"}, {});
+    const Args args(argc, argv, {"model", "rule", "target", "display", "scale", "raw", "threads", "out"}, {});
     if (!args.has("model")) throw UsageError("--model is required");
     if (!args.has("out")) throw UsageError("--out is required (the PNG to write)");
     if (args.positional().empty()) throw UsageError("name at least one image");
-    const std::vector<Rule> rules = parse_rules(args.str("rule", "all"));
-    Display display;
-    try {
-        display = parse_display(args.str("display", "common"));
-    } catch (const std::invalid_argument& e) {
-        throw UsageError(std::string("--display: ") + e.what());
-    }
-    Model m = load_model(args.str("model", ""));
-    Target target;
-    try {
-        target = parse_target(args.str("target", "class:predicted"), m.arch);
-    } catch (const std::invalid_argument& e) {
-        throw UsageError(std::string("--target: ") + e.what());
-    }
-    const Shape in = m.arch.input;
-    const int scale = args.integer("scale", std::max(1, 112 / std::max(in.h, in.w)), 1, 64);
-    Compute compute;
-    compute.threads = args.integer("threads", hardware_threads(), 1, 1024);
-
-    // Read every image first: a bad one fails before any output is written.
-    std::vector<Tensor<float>> images;
-    for (const std::string& path : args.positional()) images.push_back(load_input(m, path));
-
-    const int cell_w = in.w * scale, cell_h = in.h * scale, gap = 6, text = 2, header = 7 * text + 2 * gap;
-    const int columns = 1 + int(rules.size());
-    Canvas canvas(gap + columns * (cell_w + gap), header + int(images.size()) * (cell_h + gap));
-    canvas.draw_text(gap, gap, "input", text);
-    for (std::size_t r = 0; r < rules.size(); ++r)
-        canvas.draw_text(gap + int(r + 1) * (cell_w + gap), gap, rule_name(rules[r]), text);
+    const Request q = read_request(args);
     std::vector<float> raw;
-    for (std::size_t i = 0; i < images.size(); ++i) {
-        Tensor<float> x = images[i];
-        normalise(m, x);
-        Tape<float> tape;
-        net_forward(m.arch, m.params, x, tape, compute);
-        std::vector<float> p = probabilities(m, tape);
-        int best = int(std::max_element(p.begin(), p.end()) - p.begin());
-        std::printf("%s: %s (%.1f%%)\n", args.positional()[i].c_str(), class_name(best, int(p.size())).c_str(), 100 * p[best]);
-        const int y0 = header + int(i) * (cell_h + gap);
-        canvas.draw_image(gap, y0, images[i], scale);
-        for (std::size_t r = 0; r < rules.size(); ++r) {
-            Tensor<float> signal = explain(m.arch, m.params, tape, target, rules[r], compute);
-            raw.insert(raw.end(), signal.data.begin(), signal.data.end());
-            canvas.draw_image(gap + int(r + 1) * (cell_w + gap), y0, display_map(signal, display), scale);
-        }
-    }
+    const Canvas canvas = draw_grid(q, args.positional(), raw);
     const std::string out = args.str("out", "");
+    const Shape in = q.model.arch.input;
     if (args.has("raw"))
-        write_npy(args.str("raw", ""), NpyArray::from_float(raw, {long(images.size()), long(rules.size()), in.c, in.h, in.w}));
+        write_npy(args.str("raw", ""),
+                  NpyArray::from_float(raw, {long(q.images.size()), long(q.rules.size()), in.c, in.h, in.w}));
     write_png(out, canvas.width, canvas.height, 3, canvas.rgb);
     std::fflush(stdout); // the predictions first, then where the picture went
     std::fprintf(stderr, "wrote %s (%dx%d)\n", out.c_str(), canvas.width, canvas.height);
@@ -145,8 +166,7 @@ int cmd_predict(int argc, char** argv) {
     Model m = load_model(args.str("model", ""));
     const int classes = m.arch.layers[m.arch.logits_layer()].out.c;
     const int top = args.integer("top", 3, 1, classes);
-    Compute compute;
-    compute.threads = args.integer("threads", hardware_threads(), 1, 1024);
+    const Compute compute = Compute::fast_path(args.integer("threads", hardware_threads(), 1, 1024));
     for (const std::string& path : args.positional()) {
         Tensor<float> x = load_input(m, path);
         normalise(m, x);

@@ -1,5 +1,7 @@
-// allconv: the command line. One sub-command per cmd_*.cpp file; this file
-// only dispatches and turns exceptions into one-line errors and exit codes.
+// allconv: the command line. Each sub-command lives in a cmd_*.cpp file (a
+// few related ones share a file: train and eval, visualize and predict,
+// models and describe); this file only dispatches and turns exceptions into
+// one-line errors and exit codes.
 #include <cstring>
 #include <exception>
 #include <iostream>

@@ -9,12 +9,12 @@
 #include <string>
 #include <vector>
 
-#include "arch.hpp"
-#include "idx.hpp"
-#include "image.hpp"
-#include "inflate.hpp"
-#include "json.hpp"
-#include "npy.hpp"
+#include "net/arch.hpp"
+#include "io/idx.hpp"
+#include "io/image.hpp"
+#include "io/inflate.hpp"
+#include "io/json.hpp"
+#include "io/npy.hpp"
 
 namespace {
 

@@ -10,10 +10,10 @@
 // gathering the inputs of each output as allconv's reference loops do. It is
 // compared (1) with allconv::conv_forward on random shapes and (2) with the
 // golden suite's conv cases, using the manifest's float32 tolerances.
-#include <allconv/conv.hpp>
-#include <allconv/idx.hpp>
-#include <allconv/json.hpp>
-#include <allconv/npy.hpp>
+#include <allconv/layers/conv.hpp>
+#include <allconv/io/file.hpp>
+#include <allconv/io/json.hpp>
+#include <allconv/io/npy.hpp>
 #include <allconv/rng.hpp>
 
 #include <algorithm>

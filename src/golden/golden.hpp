@@ -1,0 +1,56 @@
+// golden: reference outputs other backends can check themselves against.
+//
+// A suite is DIR/manifest.json plus DIR/<case>/<array>.npy. Each case names
+// its operation (conv, maxpool, relu_backward, gap, softmax_cross_entropy,
+// network), its parameters, input files and output files, and per output a
+// tolerance for a float32 and a float64 backend, meaning what numpy.allclose
+// means: |actual - expected| <= atol + rtol * |expected|.
+// Inputs and weights are float32-representable and stored as <f4 (labels,
+// switches as <i8); references are computed in double by the reference loops
+// and stored as <f8. Writing is deterministic: the same bytes every time.
+#pragma once
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../io/json.hpp"
+#include "../io/npy.hpp"
+
+namespace allconv {
+
+constexpr int golden_format_version = 1;
+
+struct GoldenCase {
+    GoldenCase(std::string n, std::string o) : name(std::move(n)), op(std::move(o)) {}
+    std::string name, op;
+    Json params = Json::object();
+    NpzEntries inputs, outputs;
+};
+
+// Every case of the suite, inputs generated from fixed seeds, outputs computed.
+std::vector<GoldenCase> golden_cases();
+
+// Computes a case's outputs from its inputs: in double with the reference
+// loops (how the suite is made), or in float with the fast path.
+NpzEntries golden_compute(const std::string& op, const Json& params, const NpzEntries& inputs, bool float32_fast);
+
+// Writes DIR/manifest.json and DIR/<case>/<name>.npy (creates the folders).
+void golden_write(const std::string& dir);
+
+struct GoldenResult {
+    GoldenResult(std::string c, std::string o, std::string b)
+        : case_name(std::move(c)), output(std::move(o)), backend(std::move(b)) {}
+    std::string case_name, output, backend; // backend: "float64 reference", "float32 fast", or the outputs folder
+    double max_abs = 0, max_rel = 0;        // max |a - e| and max |a - e| / |e| (over e != 0)
+    bool pass = false;
+    std::string problem;                    // set when an output is missing or malformed
+};
+
+// Recomputes every case (float64 reference loops and float32 fast path) and
+// compares with the stored references; or, with backend_dir, compares the
+// files another backend wrote under the same names (backend_dir/<case>/<name>.npy)
+// using the tolerances of `precision` ("float32" or "float64").
+std::vector<GoldenResult> golden_check(const std::string& dir, const std::string& backend_dir,
+                                       const std::string& precision);
+
+} // namespace allconv
