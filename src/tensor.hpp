@@ -5,10 +5,15 @@
 // That is PyTorch's and ONNX's layout, which is why golden files transfer.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
 namespace allconv {
+
+// The most values one tensor may hold: the layers index with int arithmetic,
+// which stays exact below 2^31. Architectures and files are checked against it.
+constexpr std::uint64_t max_tensor_elements = (std::uint64_t(1) << 31) - 1;
 
 struct Shape {
     int n = 1, c = 1, h = 1, w = 1;

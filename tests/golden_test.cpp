@@ -137,7 +137,7 @@ TEST(Golden, BrokenManifestsAreClearErrors) {
     } catch (const std::runtime_error& e) {
         EXPECT_NE(std::string(e.what()).find("format_version 99"), std::string::npos) << e.what();
     }
-    std::ofstream(d + "/manifest.json") << "{\"format_version\": 1, \"cases\": [{\"name\": \"x\", \"op\": \"conv\", "
+    std::ofstream(d + "/manifest.json") << "{\"format_version\": 1, \"cases\": [{\"name\": \"x\", \"op\": \"conv\", \"params\": {}, "
                                            "\"inputs\": {\"x\": \"x/missing.npy\"}, \"outputs\": {}}]}";
     std::vector<GoldenResult> r = golden_check(d, "", "float32");
     ASSERT_EQ(r.size(), 1u);

@@ -67,9 +67,9 @@ TEST(Train, ResumingFromACheckpointIsBitIdentical) {
     train_epoch(straight, d, c, nullptr);
     train_epoch(split, d, c, nullptr);
     std::string path = ::testing::TempDir() + "allconv_resume.ckpt.npz";
-    save_checkpoint(path, split, c.seed);
+    save_checkpoint(path, split, {{"seed", {5.0}}, {"lr_steps", {2.0}}});
     const Checkpoint ck = load_checkpoint(path);
-    EXPECT_EQ(ck.seed, 5u);
+    EXPECT_EQ(ck.settings, (Settings{{"seed", {5.0}}, {"lr_steps", {2.0}}}));
     TrainState resumed = ck.state;
     EXPECT_EQ(resumed.epochs_done, 1);
     train_epoch(resumed, d, c, nullptr);

@@ -96,6 +96,9 @@ Arch load_arch(const std::string& name_or_file, const Args& args) {
         }
         return parse_arch(zoo_spec(name_or_file, o), name_or_file);
     }
+    for (const std::string& option : arch_options())
+        if (args.has(option))
+            throw UsageError("--" + option + " applies to zoo models only; " + name_or_file + " is a spec file (edit it instead)");
     std::ifstream probe(name_or_file);
     if (!probe) {
         std::string names;
@@ -103,6 +106,17 @@ Arch load_arch(const std::string& name_or_file, const Args& args) {
         throw UsageError(name_or_file + ": neither a zoo model nor a readable spec file (zoo: " + names + ")");
     }
     return parse_arch(read_text_file(name_or_file), name_or_file);
+}
+
+void check_outputs(const std::vector<std::pair<std::string, std::string>>& outputs, const std::vector<std::string>& inputs) {
+    for (std::size_t i = 0; i < outputs.size(); ++i) {
+        const auto& [option, path] = outputs[i];
+        if (path.empty()) throw UsageError("--" + option + ": an empty path");
+        check_output_path(path, "--" + option);
+        for (std::size_t j = 0; j < i; ++j)
+            if (outputs[j].second == path) throw UsageError("--" + outputs[j].first + " and --" + option + " name the same file");
+        for (const std::string& in : inputs) check_not_same_file(path, in, "--" + option);
+    }
 }
 
 std::string with_commas(unsigned long long v) {

@@ -36,6 +36,10 @@ private:
 Arch load_arch(const std::string& name_or_file, const Args& args);
 // Options load_arch reads, to add to a command's `valued` list.
 const std::vector<std::string>& arch_options();
+// Before any work: each output (option name, path) can be written, no two
+// outputs are the same file, and no output is also one of the inputs.
+void check_outputs(const std::vector<std::pair<std::string, std::string>>& outputs, const std::vector<std::string>& inputs);
+
 // "1,234,567"
 std::string with_commas(unsigned long long v);
 

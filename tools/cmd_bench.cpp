@@ -185,6 +185,7 @@ int cmd_bench(int argc, char** argv) {
     const std::string name = args.str("model", "all-cnn-c");
     const int big = args.integer("batch", 16, 1, 1024), all = args.integer("threads", hardware_threads(), 1, 1024);
     Table t{args.integer("reps", 5, 1, 1000), {}};
+    if (args.has("json")) check_outputs({{"json", args.str("json", "")}}, {});
     const Arch arch = load_arch(name, args);
     const Params<float> params = init_params<float>(arch, 1);
     std::printf("%s on %s: %s multiply-adds per image\n\n", name.c_str(), chw_string(arch.input).c_str(),

@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "cli.hpp"
+#include "io/file.hpp"
 #include "net/onnx_export.hpp"
 #include "net/zoo.hpp"
 
@@ -24,6 +25,7 @@ int cmd_export(int argc, char** argv) {
     Args args(argc, argv, valued, {});
     if (!args.has("model") || !args.has("onnx")) throw UsageError("--model and --onnx are required");
     const std::string name = args.str("model", "");
+    check_outputs({{"onnx", args.str("onnx", "")}}, {name});
     Model m;
     if (name.size() > 4 && name.compare(name.size() - 4, 4, ".npz") == 0) {
         m = load_model(name);

@@ -7,6 +7,7 @@
 
 #include "canvas.hpp"
 #include "cli.hpp"
+#include "io/file.hpp"
 #include "fast/parallel.hpp"
 #include "io/png.hpp"
 #include "progress.hpp"
@@ -163,6 +164,7 @@ int cmd_top_patches(int argc, char** argv) {
     const Args args(argc, argv, {"model", "layer", "units", "top", "split", "limit", "data", "scale", "threads", "out"}, {});
     for (const char* required : {"model", "layer", "out"})
         if (!args.has(required)) throw UsageError(std::string("--") + required + " is required");
+    check_outputs({{"out", args.str("out", "")}}, {args.str("model", "")});
     const Model m = load_model(args.str("model", ""));
     int layer = 0;
     try {

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "cli.hpp"
+#include "io/file.hpp"
 #include "fast/parallel.hpp"
 #include "progress.hpp"
 #include "net/dataset.hpp"
@@ -92,15 +93,73 @@ TrainConfig read_config(const Args& args) {
     return c;
 }
 
-// A new run (the network, the paper's dropout, He weights, the data's statistics),
-// or the state of a checkpoint (whose seed the run keeps unless --seed says otherwise).
-TrainState start_or_resume(const Args& args, TrainConfig& c, const Dataset& train) {
-    if (args.has("resume")) {
-        Checkpoint ck = load_checkpoint(args.str("resume", ""));
-        if (!args.has("seed")) c.seed = ck.seed;
-        std::fprintf(stderr, "resuming %s after epoch %d\n", args.str("resume", "").c_str(), ck.state.epochs_done);
-        return ck.state;
+// The settings a run keeps when it is resumed (every one changes the run), the
+// option that sets each, and the range an option accepts.
+struct Setting {
+    const char* name;
+    const char* option;
+    double lo, hi;
+    bool whole;
+};
+const Setting kSettings[] = {
+    {"seed", "seed", 0, 2147483647, true},       {"batch", "batch", 1, 65536, true},
+    {"lr", "lr", 0, 100, false},                 {"momentum", "momentum", 0, 0.999999, false},
+    {"weight_decay", "weight-decay", 0, 1, false}, {"warmup", "warmup", 0, 100000000, true},
+    {"lr_steps", "lr-steps", 1, 100000, true},   {"limit", "limit", 0, 100000000, true},
+};
+
+std::vector<double> setting_values(const TrainConfig& c, int limit, const std::string& name) {
+    if (name == "seed") return {double(c.seed)};
+    if (name == "batch") return {double(c.batch)};
+    if (name == "lr") return {c.lr};
+    if (name == "momentum") return {c.momentum};
+    if (name == "weight_decay") return {c.weight_decay};
+    if (name == "warmup") return {double(c.warmup_batches)};
+    if (name == "lr_steps") return std::vector<double>(c.lr_steps.begin(), c.lr_steps.end());
+    return {double(limit)};
+}
+
+Settings settings_of(const TrainConfig& c, int limit) {
+    Settings s;
+    for (const Setting& k : kSettings) s.emplace_back(k.name, setting_values(c, limit, k.name));
+    return s;
+}
+
+// A resumed run takes the checkpoint's settings. An option given on the
+// command line must agree with them; one the checkpoint holds out of range is
+// a corrupt file.
+void resume_settings(const Checkpoint& ck, const Args& args, const std::string& file, TrainConfig& c, int& limit) {
+    TrainConfig stored = c;
+    int stored_limit = limit;
+    for (const auto& [name, values] : ck.settings) {
+        const Setting* k = nullptr;
+        for (const Setting& s : kSettings) k = name == s.name ? &s : k;
+        if (!k) continue; // a setting of a newer version: not ours to judge
+        if (values.size() != 1 && name != "lr_steps") throw std::runtime_error(file + ": train." + name + " must hold one number");
+        for (double v : values)
+            if (!(v >= k->lo && v <= k->hi) || (k->whole && v != double(long(v))))
+                throw std::runtime_error(file + ": train." + name + " holds " + std::to_string(v) + ", outside what --" +
+                                         k->option + " accepts");
+        if (name == "seed") stored.seed = std::uint64_t(values[0]);
+        if (name == "batch") stored.batch = int(values[0]);
+        if (name == "lr") stored.lr = values[0];
+        if (name == "momentum") stored.momentum = values[0];
+        if (name == "weight_decay") stored.weight_decay = values[0];
+        if (name == "warmup") stored.warmup_batches = int(values[0]);
+        if (name == "lr_steps") stored.lr_steps.assign(values.begin(), values.end());
+        if (name == "limit") stored_limit = int(values[0]);
+        if (args.has(k->option) && setting_values(c, limit, name) != values)
+            throw UsageError("--" + std::string(k->option) + " differs from the run in " + file +
+                             " (a resumed run keeps its settings; start a new run to change them)");
     }
+    stored.epochs = c.epochs;
+    stored.threads = c.threads;
+    c = stored;
+    limit = stored_limit;
+}
+
+// A new run: the network, the paper's dropout, He weights, the data's statistics.
+TrainState start(const Args& args, const TrainConfig& c, const Dataset& train) {
     const std::string name = args.str("model", "");
     Arch base = load_arch(name, args);
     if (!args.has("input") && base.input != train.image && is_zoo_name(name)) { // a zoo model takes the data's size
@@ -119,6 +178,17 @@ TrainState start_or_resume(const Args& args, TrainConfig& c, const Dataset& trai
     return s;
 }
 
+// Every output is checked before the first epoch: a bad --out fails now, not after hours.
+void check_outputs(const Args& args, const std::string& out, const std::string& checkpoint) {
+    check_output_path(out, "--out");
+    check_output_path(checkpoint, "--checkpoint");
+    if (out == checkpoint) throw UsageError("--out and --checkpoint name the same file");
+    if (args.has("resume")) {
+        check_not_same_file(out, args.str("resume", ""), "--out");
+        if (checkpoint != args.str("resume", "")) check_not_same_file(checkpoint, args.str("resume", ""), "--checkpoint");
+    }
+}
+
 // The progress bar of one epoch (on a terminal only).
 void show_progress(const Progress& p) {
     if (p.batch % 5 != 0 && p.batch != p.batches) return;
@@ -131,8 +201,8 @@ void show_progress(const Progress& p) {
 }
 
 // Epochs until c.epochs: after each, test accuracy and a checkpoint.
-void run_epochs(TrainState& s, const TrainConfig& c, const Dataset& train, const Dataset& test,
-                const std::string& checkpoint) {
+void run_epochs(TrainState& s, const TrainConfig& c, const Settings& settings, const Dataset& train,
+                const Dataset& test, const std::string& checkpoint) {
     const bool tty = stderr_is_terminal();
     while (s.epochs_done < c.epochs) {
         Progress last{};
@@ -145,7 +215,7 @@ void run_epochs(TrainState& s, const TrainConfig& c, const Dataset& train, const
         std::fprintf(stderr, "epoch %d/%d  lr %.4g  train loss %.4f  train acc %.2f%%  test acc %.2f%%  %.0f img/s  %s\n",
                      s.epochs_done, c.epochs, learning_rate(c, s.epochs_done - 1), last.loss, 100 * last.accuracy,
                      100 * e.accuracy, last.images_per_second, duration(last.seconds).c_str());
-        save_checkpoint(checkpoint, s, c.seed);
+        save_checkpoint(checkpoint, s, settings);
     }
 }
 
@@ -160,18 +230,33 @@ int cmd_train(int argc, char** argv) {
     const Args args(argc, argv, valued, {});
     if (!args.positional().empty()) throw UsageError("unexpected argument '" + args.positional()[0] + "'");
     if (!args.has("out")) throw UsageError("--out is required (where to write the model)");
-    if (!args.has("model") && !args.has("resume")) throw UsageError("--model is required (a zoo name or spec file)");
+    const bool resume = args.has("resume");
+    if (!args.has("model") && !resume) throw UsageError("--model is required (a zoo name or spec file)");
+    for (const char* o : {"model", "width", "input", "classes", "dropout-input", "dropout-pool"})
+        if (resume && args.has(o)) throw UsageError(std::string("--") + o + " does not go with --resume (the checkpoint holds the network)");
+    const std::string out = args.str("out", ""), checkpoint = args.str("checkpoint", out + ".ckpt.npz");
+    check_outputs(args, out, checkpoint);
     TrainConfig c = read_config(args);
-    const std::string out = args.str("out", ""), dir = args.str("data", default_data_dir());
-    const Dataset train = load_fashion_mnist(dir, "train", args.integer("limit", 0, 0, 100000000));
+    int limit = args.integer("limit", 0, 0, 100000000);
+    Checkpoint ck;
+    if (resume) {
+        ck = load_checkpoint(args.str("resume", ""));
+        resume_settings(ck, args, args.str("resume", ""), c, limit);
+    }
+    const std::string dir = args.str("data", default_data_dir());
+    const Dataset train = load_fashion_mnist(dir, "train", limit);
     const Dataset test = load_fashion_mnist(dir, "t10k", args.integer("test-limit", 0, 0, 100000000));
-    TrainState s = start_or_resume(args, c, train);
+    TrainState s = resume ? ck.state : start(args, c, train);
+    if (resume) {
+        check_fits(s.model.arch.input, train, args.str("resume", ""));
+        std::fprintf(stderr, "resuming %s after epoch %d\n", args.str("resume", "").c_str(), s.epochs_done);
+    }
     std::fprintf(stderr, "training %s parameters on %d images (%d test), batch %d, %d threads\n",
                  with_commas(s.model.arch.params()).c_str(), train.count(), test.count(), c.batch, c.threads);
-    const auto start = std::chrono::steady_clock::now();
-    run_epochs(s, c, train, test, args.str("checkpoint", out + ".ckpt.npz"));
+    const auto begin = std::chrono::steady_clock::now();
+    run_epochs(s, c, settings_of(c, limit), train, test, checkpoint);
     save_model(out, s.model);
-    const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
     std::fprintf(stderr, "wrote %s (%s total)\n", out.c_str(), duration(total).c_str());
     return 0;
 }

@@ -7,6 +7,7 @@
 
 #include "canvas.hpp"
 #include "cli.hpp"
+#include "io/file.hpp"
 #include "io/image.hpp"
 #include "net/model.hpp"
 #include "io/npy.hpp"
@@ -144,15 +145,22 @@ int cmd_visualize(int argc, char** argv) {
     if (!args.has("model")) throw UsageError("--model is required");
     if (!args.has("out")) throw UsageError("--out is required (the PNG to write)");
     if (args.positional().empty()) throw UsageError("name at least one image");
+    std::vector<std::pair<std::string, std::string>> outputs = {{"out", args.str("out", "")}};
+    if (args.has("raw")) outputs.emplace_back("raw", args.str("raw", ""));
+    std::vector<std::string> inputs = args.positional();
+    inputs.push_back(args.str("model", ""));
+    check_outputs(outputs, inputs);
     const Request q = read_request(args);
     std::vector<float> raw;
     const Canvas canvas = draw_grid(q, args.positional(), raw);
     const std::string out = args.str("out", "");
     const Shape in = q.model.arch.input;
+    StagedFiles files; // the picture and the raw signals: both or neither
     if (args.has("raw"))
-        write_npy(args.str("raw", ""),
-                  NpyArray::from_float(raw, {long(q.images.size()), long(q.rules.size()), in.c, in.h, in.w}));
-    write_png(out, canvas.width, canvas.height, 3, canvas.rgb);
+        files.add(args.str("raw", ""),
+                  npy_encode(NpyArray::from_float(raw, {long(q.images.size()), long(q.rules.size()), in.c, in.h, in.w})));
+    files.add(out, png_encode(canvas.width, canvas.height, 3, canvas.rgb));
+    files.commit();
     std::fflush(stdout); // the predictions first, then where the picture went
     std::fprintf(stderr, "wrote %s (%dx%d)\n", out.c_str(), canvas.width, canvas.height);
     return 0;

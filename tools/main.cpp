@@ -5,6 +5,7 @@
 #include <cstring>
 #include <exception>
 #include <iostream>
+#include <new>
 
 #include "cli.hpp"
 
@@ -81,6 +82,9 @@ int main(int argc, char** argv) {
         if (name != c.name) continue;
         try {
             return c.run(argc - 2, argv + 2);
+        } catch (const std::bad_alloc&) {
+            std::cerr << "allconv: out of memory\n";
+            return 1;
         } catch (const allconv::UsageError& e) {
             std::cerr << "allconv: " << e.what() << "\n";
             return 2;

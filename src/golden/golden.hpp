@@ -9,6 +9,7 @@
 // switches as <i8); references are computed in double by the reference loops
 // and stored as <f8. Writing is deterministic: the same bytes every time.
 #pragma once
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,7 +35,9 @@ std::vector<GoldenCase> golden_cases();
 // loops (how the suite is made), or in float with the fast path.
 NpzEntries golden_compute(const std::string& op, const Json& params, const NpzEntries& inputs, bool float32_fast);
 
-// Writes DIR/manifest.json and DIR/<case>/<name>.npy (creates the folders).
+// Writes DIR/manifest.json and DIR/<case>/<name>.npy, all or nothing: into a
+// fresh folder that replaces DIR at the end (an existing DIR must be empty or
+// hold a manifest.json).
 void golden_write(const std::string& dir);
 
 struct GoldenResult {
@@ -50,7 +53,18 @@ struct GoldenResult {
 // compares with the stored references; or, with backend_dir, compares the
 // files another backend wrote under the same names (backend_dir/<case>/<name>.npy)
 // using the tolerances of `precision` ("float32" or "float64").
+// Every path in the manifest must stay inside its folder; every array is
+// checked against the shapes its case needs; inputs and references must be
+// finite. A case that cannot run is a failed result naming the problem; a
+// manifest with no case at all is an error: a check that checks nothing fails.
 std::vector<GoldenResult> golden_check(const std::string& dir, const std::string& backend_dir,
                                        const std::string& precision);
+
+// Where a suite's files come from: path (relative, inside the suite) -> bytes.
+using SuiteFiles = std::function<std::vector<std::uint8_t>(const std::string& path)>;
+SuiteFiles folder_files(const std::string& dir); // refuses paths that leave `dir`
+// The same check on files from anywhere (memory, for tests and fuzzing).
+std::vector<GoldenResult> golden_check(const SuiteFiles& suite, const std::string& suite_name, const SuiteFiles* backend,
+                                       const std::string& backend_name, const std::string& precision);
 
 } // namespace allconv

@@ -1,12 +1,15 @@
 // file: checked sizes, whole-file reads, atomic writes.
 #include "file.hpp"
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <random>
 #include <stdexcept>
 
 namespace allconv {
@@ -45,27 +48,131 @@ std::string read_text_file(const std::string& path) {
     return std::string(bytes.begin(), bytes.end());
 }
 
-void write_file_atomic(const std::string& path, const std::vector<std::uint8_t>& bytes) {
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        if (!out) throw std::runtime_error(path + ": cannot write (" + std::strerror(errno) + ")");
-        out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
-        out.flush();
-        if (!out) {
-            std::remove(tmp.c_str());
-            throw std::runtime_error(path + ": write failed");
-        }
+std::string temporary_name(const std::string& path) {
+    static std::atomic<std::uint64_t> counter{0};
+    static const std::uint64_t salt = [] {
+        std::random_device device;
+        return (std::uint64_t(device()) << 32) ^ device();
+    }();
+    std::uint64_t z = salt ^ std::uint64_t(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+                      (++counter * 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull; // SplitMix64's mixing
+    z ^= z >> 31;
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(z));
+    return path + ".tmp-" + hex;
+}
+
+namespace {
+
+std::string reason() { return errno ? std::strerror(errno) : "unknown error"; }
+
+// bytes -> tmp, or an exception naming `path` (the file the user asked for) and why.
+void write_whole(const std::string& tmp, const std::string& path, const std::vector<std::uint8_t>& bytes) {
+    errno = 0;
+    std::FILE* f = std::fopen(tmp.c_str(), "wb");
+    if (!f) throw std::runtime_error(path + ": cannot write (" + reason() + ")");
+    const bool written = bytes.empty() || std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+    const std::string why = written ? "" : reason();
+    const bool flushed = std::fflush(f) == 0;
+    const std::string flush_why = flushed ? "" : reason();
+    const bool closed = std::fclose(f) == 0;
+    if (!written || !flushed || !closed) {
+        const std::string r = !written ? why : !flushed ? flush_why : reason();
+        std::remove(tmp.c_str());
+        throw std::runtime_error(path + ": write failed (" + r + ")");
     }
-    // std::filesystem::rename replaces an existing file on every platform (on
-    // Windows through MoveFileEx with MOVEFILE_REPLACE_EXISTING, where plain
-    // std::rename refuses); see docs/portability.md for what is atomic where.
+}
+
+// std::filesystem::rename replaces an existing file on every platform (on
+// Windows through MoveFileEx with MOVEFILE_REPLACE_EXISTING, where plain
+// std::rename refuses); see docs/portability.md for what is atomic where.
+void rename_into_place(const std::string& tmp, const std::string& path) {
     std::error_code ec;
     std::filesystem::rename(tmp, path, ec);
     if (ec) {
         std::remove(tmp.c_str());
-        throw std::runtime_error(path + ": cannot rename temporary file (" + ec.message() + ")");
+        throw std::runtime_error(path + ": cannot rename the temporary file into place (" + ec.message() + ")");
     }
+}
+
+} // namespace
+
+void write_file_atomic(const std::string& path, const std::vector<std::uint8_t>& bytes) {
+    if (path.empty()) throw std::runtime_error("an empty output path");
+    const std::string tmp = temporary_name(path);
+    write_whole(tmp, path, bytes);
+    rename_into_place(tmp, path);
+}
+
+StagedFiles::~StagedFiles() {
+    for (const auto& [tmp, path] : staged_) std::remove(tmp.c_str());
+}
+
+void StagedFiles::add(const std::string& path, const std::vector<std::uint8_t>& bytes) {
+    if (path.empty()) throw std::runtime_error("an empty output path");
+    for (const auto& staged : staged_)
+        if (staged.second == path) throw std::runtime_error(path + ": named twice as an output");
+    const std::string tmp = temporary_name(path);
+    write_whole(tmp, path, bytes);
+    staged_.emplace_back(tmp, path);
+}
+
+void StagedFiles::commit() {
+    while (!staged_.empty()) {
+        const auto [tmp, path] = staged_.front();
+        staged_.erase(staged_.begin());
+        rename_into_place(tmp, path);
+    }
+}
+
+void write_folder_atomic(const std::string& dir, const std::string& marker,
+                         const std::function<void(const std::string& tmp_dir)>& fill) {
+    namespace fs = std::filesystem;
+    if (dir.empty()) throw std::runtime_error("an empty output folder");
+    std::string target = dir;
+    while (target.size() > 1 && (target.back() == '/' || target.back() == '\\')) target.pop_back();
+    std::error_code ec;
+    if (fs::exists(target, ec)) {
+        if (!fs::is_directory(target, ec)) throw std::runtime_error(dir + ": exists and is not a folder");
+        if (!fs::is_empty(target, ec) && !fs::exists(fs::path(target) / marker, ec))
+            throw std::runtime_error(dir + ": an existing folder without " + marker + "; name a new or empty folder");
+    }
+    const std::string tmp = temporary_name(target), old = temporary_name(target);
+    fs::create_directories(tmp, ec);
+    if (ec) throw std::runtime_error(dir + ": cannot create a folder beside it (" + ec.message() + ")");
+    try {
+        fill(tmp);
+    } catch (...) {
+        fs::remove_all(tmp, ec);
+        throw;
+    }
+    const bool replace = fs::exists(target, ec);
+    if (replace) fs::rename(target, old, ec);
+    if (!ec) fs::rename(tmp, target, ec);
+    if (ec) {
+        const std::string why = ec.message();
+        if (replace && !fs::exists(target)) fs::rename(old, target, ec); // put the old one back
+        fs::remove_all(tmp, ec);
+        throw std::runtime_error(dir + ": cannot move the new folder into place (" + why + ")");
+    }
+    if (replace) fs::remove_all(old, ec);
+}
+
+void check_output_path(const std::string& path, const std::string& what) {
+    namespace fs = std::filesystem;
+    if (path.empty()) throw std::runtime_error(what + ": an empty path");
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) throw std::runtime_error(what + " '" + path + "': is a folder, not a file");
+    const fs::path parent = fs::path(path).parent_path();
+    if (!parent.empty() && !fs::is_directory(parent, ec))
+        throw std::runtime_error(what + " '" + path + "': the folder " + parent.string() + " does not exist");
+}
+
+void check_not_same_file(const std::string& output, const std::string& input, const std::string& what) {
+    std::error_code ec;
+    if (std::filesystem::exists(output, ec) && std::filesystem::equivalent(output, input, ec) && !ec)
+        throw std::runtime_error(what + " '" + output + "': is also an input; writing it would destroy that input");
 }
 
 } // namespace allconv

@@ -9,15 +9,11 @@
 
 namespace allconv {
 
-std::vector<std::uint8_t> read_maybe_gzip(const std::string& path) {
-    std::vector<std::uint8_t> bytes = read_file_bytes(path);
-    return is_gzip(bytes) ? gunzip(bytes, path) : bytes;
-}
-
 namespace {
 
-// Checks magic and size; returns the dimensions.
-std::vector<std::uint32_t> header(const std::vector<std::uint8_t>& b, const std::string& name, int dims) {
+// Checks the magic; returns the dimensions and the file size they promise.
+std::vector<std::uint32_t> dimensions(const std::vector<std::uint8_t>& b, const std::string& name, int dims,
+                                      std::uint64_t& expected) {
     if (b.size() < 4 + 4u * dims) throw std::runtime_error(name + ": truncated IDX header");
     if (b[0] != 0 || b[1] != 0 || b[2] != 0x08 || b[3] != dims)
         throw std::runtime_error(name + ": not an IDX file of unsigned bytes with " + std::to_string(dims) +
@@ -26,10 +22,26 @@ std::vector<std::uint32_t> header(const std::vector<std::uint8_t>& b, const std:
     std::uint64_t payload = 1;
     for (int i = 0; i < dims; ++i) {
         d.push_back(load_be32(b.data() + 4 + 4 * i));
-        payload *= d.back();
+        payload *= d.back(); // at most 2^30 * 2^32: no overflow
         if (payload > max_file_bytes) throw std::runtime_error(name + ": IDX dimensions are absurdly large");
     }
-    const std::uint64_t expected = 4 + 4u * dims + payload;
+    expected = 4 + 4u * dims + payload;
+    return d;
+}
+
+// The IDX file, gunzipped when it is gzip: never to more than its header promises.
+std::vector<std::uint8_t> read_idx_file(const std::string& path, int dims) {
+    std::vector<std::uint8_t> bytes = read_file_bytes(path);
+    if (!is_gzip(bytes)) return bytes;
+    std::uint64_t expected = 0;
+    dimensions(gunzip_prefix(bytes, path, 4 + 4u * dims), path, dims, expected);
+    return gunzip(bytes, path, std::size_t(expected));
+}
+
+// Checks magic and size; returns the dimensions.
+std::vector<std::uint32_t> header(const std::vector<std::uint8_t>& b, const std::string& name, int dims) {
+    std::uint64_t expected = 0;
+    std::vector<std::uint32_t> d = dimensions(b, name, dims, expected);
     if (b.size() != expected)
         throw std::runtime_error(name + ": IDX header promises " + std::to_string(expected) + " bytes but the file has " +
                                  std::to_string(b.size()) + (b.size() < expected ? " (truncated)" : ""));
@@ -61,10 +73,10 @@ std::vector<std::uint8_t> parse_idx_labels(const std::vector<std::uint8_t>& byte
     return labels;
 }
 
-IdxImages read_idx_images(const std::string& path) { return parse_idx_images(read_maybe_gzip(path), path); }
+IdxImages read_idx_images(const std::string& path) { return parse_idx_images(read_idx_file(path, 3), path); }
 
 std::vector<std::uint8_t> read_idx_labels(const std::string& path, int classes) {
-    return parse_idx_labels(read_maybe_gzip(path), path, classes);
+    return parse_idx_labels(read_idx_file(path, 1), path, classes);
 }
 
 } // namespace allconv

@@ -13,8 +13,9 @@ struct IdxImages {
     std::vector<std::uint8_t> pixels; // count * rows * cols, row-major
 };
 
-// Throw std::runtime_error("<path>: <problem>") for missing, truncated or
-// corrupt files (bad magic, sizes that disagree with the file length).
+// Plain or gzipped (a gzipped file is never unpacked past what its IDX header
+// promises). Throw std::runtime_error("<path>: <problem>") for missing,
+// truncated or corrupt files (bad magic, sizes that disagree with the file length).
 IdxImages read_idx_images(const std::string& path);
 std::vector<std::uint8_t> read_idx_labels(const std::string& path, int classes = 10);
 
@@ -22,7 +23,5 @@ std::vector<std::uint8_t> read_idx_labels(const std::string& path, int classes =
 IdxImages parse_idx_images(const std::vector<std::uint8_t>& bytes, const std::string& name);
 std::vector<std::uint8_t> parse_idx_labels(const std::vector<std::uint8_t>& bytes, const std::string& name, int classes);
 
-// The whole file, gunzipped when it starts with the gzip magic.
-std::vector<std::uint8_t> read_maybe_gzip(const std::string& path);
 
 } // namespace allconv

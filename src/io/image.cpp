@@ -77,15 +77,17 @@ std::uint8_t pixel_byte(float v) {
     return std::uint8_t(std::lround(clamped * 255));
 }
 
-void write_pnm(const std::string& path, const Tensor<float>& image) {
+std::vector<std::uint8_t> pnm_encode(const Tensor<float>& image) {
     const Shape s = image.shape;
-    if (s.n != 1 || (s.c != 1 && s.c != 3)) throw std::invalid_argument(path + ": can write 1 or 3 channels only");
+    if (s.n != 1 || (s.c != 1 && s.c != 3)) throw std::invalid_argument("PGM/PPM: 1 or 3 channels only");
     std::string header = std::string(s.c == 3 ? "P6" : "P5") + "\n" + std::to_string(s.w) + " " + std::to_string(s.h) + "\n255\n";
     std::vector<std::uint8_t> out(header.begin(), header.end());
     for (int y = 0; y < s.h; ++y)
         for (int x = 0; x < s.w; ++x)
             for (int c = 0; c < s.c; ++c) out.push_back(pixel_byte(image.at(0, c, y, x)));
-    write_file_atomic(path, out);
+    return out;
 }
+
+void write_pnm(const std::string& path, const Tensor<float>& image) { write_file_atomic(path, pnm_encode(image)); }
 
 } // namespace allconv

@@ -18,7 +18,8 @@ Tensor<float> parse_pnm(const std::vector<std::uint8_t>& bytes, const std::strin
 // A pixel value in [0, 1] as a byte 0..255 (values outside are clamped).
 std::uint8_t pixel_byte(float v);
 
-// Writes a binary PGM (C = 1) or PPM (C = 3) of pixels in [0, 1] (atomic).
+// A binary PGM (C = 1) or PPM (C = 3) of pixels in [0, 1], as bytes; and written (atomic).
+std::vector<std::uint8_t> pnm_encode(const Tensor<float>& image);
 void write_pnm(const std::string& path, const Tensor<float>& image);
 
 } // namespace allconv

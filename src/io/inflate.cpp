@@ -45,18 +45,23 @@ namespace {
 
 class Inflater {
 public:
-    Inflater(const std::uint8_t* data, std::size_t size, const std::string& name, std::size_t max_output)
-        : in_(data), size_(size), name_(name), max_(max_output) {}
+    // stop_at > 0: stop, successfully, once that many bytes are out.
+    Inflater(const std::uint8_t* data, std::size_t size, const std::string& name, std::size_t max_output,
+             std::size_t stop_at = 0)
+        : in_(data), size_(size), name_(name), max_(max_output), stop_at_(stop_at) {}
 
     std::vector<std::uint8_t> run(std::size_t* consumed) {
-        bool last = false;
-        while (!last) {
-            last = bits(1);
-            int type = bits(2);
-            if (type == 0) stored();
-            else if (type == 1) fixed();
-            else if (type == 2) dynamic();
-            else fail("invalid block type 3");
+        try {
+            bool last = false;
+            while (!last) {
+                last = bits(1);
+                const int type = bits(2);
+                if (type == 0) stored();
+                else if (type == 1) fixed();
+                else if (type == 2) dynamic();
+                else fail("invalid block type 3");
+            }
+        } catch (const Enough&) {
         }
         if (consumed) *consumed = pos_;
         return std::move(out_);
@@ -84,9 +89,12 @@ private:
         return int(value & ((1L << need) - 1));
     }
 
+    struct Enough {}; // thrown when stop_at_ bytes are out: unwinds to run()
+
     void emit(std::uint8_t byte) {
         if (out_.size() >= max_) fail("output larger than the allowed " + std::to_string(max_) + " bytes");
         out_.push_back(byte);
+        if (out_.size() == stop_at_) throw Enough{};
     }
 
     void stored() {
@@ -214,7 +222,7 @@ private:
     std::size_t size_, pos_ = 0;
     int bit_buf_ = 0, bit_count_ = 0;
     const std::string& name_;
-    std::size_t max_;
+    std::size_t max_, stop_at_;
     std::vector<std::uint8_t> out_;
 };
 
@@ -225,8 +233,52 @@ std::vector<std::uint8_t> inflate_raw(const std::uint8_t* data, std::size_t size
     return Inflater(data, size, name, max_output).run(consumed);
 }
 
+std::vector<std::uint8_t> inflate_prefix(const std::uint8_t* data, std::size_t size, const std::string& name,
+                                         std::size_t count) {
+    return Inflater(data, size, name, count, count).run(nullptr);
+}
+
 bool is_gzip(const std::vector<std::uint8_t>& file) {
     return file.size() >= 2 && file[0] == 0x1f && file[1] == 0x8b;
+}
+
+namespace {
+
+// The length of the gzip member header at p (RFC 1952, 2.3), checked.
+std::size_t gzip_header_length(const std::uint8_t* p, std::size_t left, const std::string& name) {
+    if (left < 18) throw std::runtime_error(name + ": truncated gzip file");
+    if (p[0] != 0x1f || p[1] != 0x8b) throw std::runtime_error(name + ": not a gzip file (bad magic)");
+    if (p[2] != 8) throw std::runtime_error(name + ": unknown gzip compression method " + std::to_string(p[2]));
+    const int flags = p[3];
+    std::size_t at = 10;
+    const auto need = [&](std::size_t n) {
+        if (n > left - at) throw std::runtime_error(name + ": truncated gzip header");
+    };
+    if (flags & 4) { // FEXTRA
+        need(2);
+        const std::size_t xlen = load_le16(p + at);
+        need(2 + xlen);
+        at += 2 + xlen;
+    }
+    for (int field : {8, 16}) // FNAME, FCOMMENT: zero-terminated
+        if (flags & field)
+            for (;;) {
+                need(1);
+                if (p[at++] == 0) break;
+            }
+    if (flags & 2) { // FHCRC
+        need(2);
+        at += 2;
+    }
+    return at;
+}
+
+} // namespace
+
+std::vector<std::uint8_t> gunzip_prefix(const std::vector<std::uint8_t>& file, const std::string& name,
+                                        std::size_t count) {
+    const std::size_t at = gzip_header_length(file.data(), file.size(), name);
+    return inflate_prefix(file.data() + at, file.size() - at, name, count);
 }
 
 std::vector<std::uint8_t> gunzip(const std::vector<std::uint8_t>& file, const std::string& name,
@@ -235,37 +287,11 @@ std::vector<std::uint8_t> gunzip(const std::vector<std::uint8_t>& file, const st
     std::size_t pos = 0;
     do { // members follow each other (RFC 1952, 2.2)
         const std::uint8_t* p = file.data() + pos;
-        std::size_t left = file.size() - pos;
-        if (left < 18) throw std::runtime_error(name + ": truncated gzip file");
-        if (p[0] != 0x1f || p[1] != 0x8b) throw std::runtime_error(name + ": not a gzip file (bad magic)");
-        if (p[2] != 8) throw std::runtime_error(name + ": unknown gzip compression method " + std::to_string(p[2]));
-        const int flags = p[3];
-        std::size_t at = 10;
-        auto need = [&](std::size_t n) {
-            if (at + n > left) throw std::runtime_error(name + ": truncated gzip header");
-        };
-        if (flags & 4) { // FEXTRA
-            need(2);
-            std::size_t xlen = load_le16(p + at);
-            need(2 + xlen);
-            at += 2 + xlen;
-        }
-        for (int field : {8, 16}) // FNAME, FCOMMENT: zero-terminated
-            if (flags & field) {
-                while (true) {
-                    need(1);
-                    if (p[at++] == 0) break;
-                }
-            }
-        if (flags & 2) {
-            need(2);
-            at += 2; // FHCRC
-        }
-        std::size_t used = 0;
-        std::vector<std::uint8_t> member =
-            inflate_raw(p + at, left - at, name, max_output - out.size(), &used);
+        const std::size_t left = file.size() - pos;
+        std::size_t at = gzip_header_length(p, left, name), used = 0;
+        const std::vector<std::uint8_t> member = inflate_raw(p + at, left - at, name, max_output - out.size(), &used);
         at += used;
-        if (at + 8 > left) throw std::runtime_error(name + ": truncated gzip trailer");
+        if (8 > left - at) throw std::runtime_error(name + ": truncated gzip trailer");
         if (load_le32(p + at) != crc32(member.data(), member.size()))
             throw std::runtime_error(name + ": CRC-32 mismatch (corrupt data)");
         if (load_le32(p + at + 4) != std::uint32_t(member.size()))

@@ -20,6 +20,14 @@ std::uint32_t adler32(const std::uint8_t* data, std::size_t size, std::uint32_t 
 std::vector<std::uint8_t> inflate_raw(const std::uint8_t* data, std::size_t size, const std::string& name,
                                       std::size_t max_output, std::size_t* consumed = nullptr);
 
+// The first `count` bytes of a raw DEFLATE stream (fewer when it is shorter),
+// without unpacking the rest: enough to read a header before trusting it.
+std::vector<std::uint8_t> inflate_prefix(const std::uint8_t* data, std::size_t size, const std::string& name,
+                                         std::size_t count);
+// The same for the first member of a .gz file.
+std::vector<std::uint8_t> gunzip_prefix(const std::vector<std::uint8_t>& file, const std::string& name,
+                                        std::size_t count);
+
 // A whole .gz file (one or more members): checks magic, method, CRC-32 and length.
 std::vector<std::uint8_t> gunzip(const std::vector<std::uint8_t>& file, const std::string& name,
                                  std::size_t max_output = std::size_t(max_file_bytes));

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <set>
 #include <stdexcept>
 
 namespace allconv {
@@ -53,6 +54,12 @@ Json& Json::push(Json v) {
     items_.push_back(std::move(v));
     return items_.back();
 }
+Json& Json::append(std::string key, Json v) {
+    if (type_ != Type::object) type_error("an object");
+    members_.emplace_back(std::move(key), std::move(v));
+    return members_.back().second;
+}
+
 Json& Json::set(const std::string& key, Json v) {
     if (type_ != Type::object) type_error("an object");
     for (auto& m : members_)
@@ -206,13 +213,14 @@ private:
         ++pos_;
         Json o = Json::object();
         if (eat('}')) return o;
+        std::set<std::string> keys; // duplicates found in log time, whatever the object's size
         do {
             space();
             if (pos_ >= s_.size() || s_[pos_] != '"') fail("expected a key string");
             std::string key = string();
             if (!eat(':')) fail("expected ':'");
-            if (o.has(key)) fail("duplicate key '" + key + "'");
-            o.set(key, value(depth + 1));
+            if (!keys.insert(key).second) fail("duplicate key '" + key + "'");
+            o.append(std::move(key), value(depth + 1));
         } while (eat(','));
         if (!eat('}')) fail("expected ',' or '}'");
         return o;
@@ -266,17 +274,32 @@ private:
         }
     }
 
+    // RFC 8259: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?  ("01", "1." and ".5" are not numbers).
     double number() {
-        std::size_t start = pos_;
+        const std::size_t start = pos_;
+        auto digits = [&]() {
+            const std::size_t from = pos_;
+            while (pos_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[pos_]))) ++pos_;
+            return pos_ - from;
+        };
         if (pos_ < s_.size() && s_[pos_] == '-') ++pos_;
         if (pos_ >= s_.size() || !std::isdigit(static_cast<unsigned char>(s_[pos_]))) fail("expected a value");
-        while (pos_ < s_.size() && (std::isdigit(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '.' || s_[pos_] == 'e' ||
-                                    s_[pos_] == 'E' || s_[pos_] == '+' || s_[pos_] == '-'))
+        if (s_[pos_] == '0') ++pos_;
+        else digits();
+        if (pos_ < s_.size() && s_[pos_] == '.') {
             ++pos_;
+            if (digits() == 0) fail("expected digits after the decimal point");
+        }
+        if (pos_ < s_.size() && (s_[pos_] == 'e' || s_[pos_] == 'E')) {
+            ++pos_;
+            if (pos_ < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-')) ++pos_;
+            if (digits() == 0) fail("expected digits in the exponent");
+        }
+        if (pos_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[pos_]))) fail("a number may not start with 0");
         if (pos_ - start > 64) fail("number too long");
-        std::string text = s_.substr(start, pos_ - start);
+        const std::string text = s_.substr(start, pos_ - start);
         char* end = nullptr;
-        double v = std::strtod(text.c_str(), &end);
+        const double v = std::strtod(text.c_str(), &end);
         if (*end != '\0' || !std::isfinite(v)) fail("malformed number '" + text + "'");
         return v;
     }

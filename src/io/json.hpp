@@ -35,6 +35,7 @@ public:
 
     Json& push(Json v);                           // arrays
     Json& set(const std::string& key, Json v);    // objects (replaces an existing key)
+    Json& append(std::string key, Json v);        // objects, the key known to be new
 
     // Two-space indented text, numbers in the shortest form that round-trips.
     std::string dump() const;

@@ -2,6 +2,7 @@
 #include "npy.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <stdexcept>
 
@@ -61,6 +62,31 @@ std::vector<double> NpyArray::to_double() const {
         else out[i] = p[i];
     }
     return out;
+}
+
+std::vector<double> NpyArray::to_finite_double(const std::string& what) const {
+    std::vector<double> v = to_double();
+    for (std::size_t i = 0; i < v.size(); ++i)
+        if (!std::isfinite(v[i]))
+            throw std::runtime_error(what + ": value " + std::to_string(i) + " is " + std::to_string(v[i]) +
+                                     " (NaN and infinity are refused)");
+    return v;
+}
+
+std::vector<float> NpyArray::to_finite_float(const std::string& what) const {
+    const std::vector<double> d = to_finite_double(what);
+    std::vector<float> f(d.begin(), d.end());
+    for (std::size_t i = 0; i < f.size(); ++i)
+        if (!std::isfinite(f[i]))
+            throw std::runtime_error(what + ": value " + std::to_string(i) + " is " + std::to_string(d[i]) +
+                                     ", too large for a float");
+    return f;
+}
+
+std::string NpyArray::shape_string() const {
+    std::string s;
+    for (long d : shape) s += (s.empty() ? "" : "x") + std::to_string(d);
+    return s;
 }
 
 std::vector<float> NpyArray::to_float() const {
@@ -187,26 +213,50 @@ std::vector<long> parse_shape(const std::string& h, const std::string& name, std
 
 } // namespace
 
-NpyArray npy_decode(const std::uint8_t* data, std::size_t size, const std::string& name) {
-    std::size_t start = 0;
-    const std::string h = header_text(data, size, name, start);
-    NpyArray a;
+namespace {
+
+// What a header says: the array's type, shape, and where its data starts.
+struct Layout {
+    std::string dtype;
     bool big_endian = false;
-    a.dtype = parse_dtype(h, name, big_endian);
+    std::vector<long> shape;
+    std::size_t start = 0, data_bytes = 0;
+};
+
+Layout read_layout(const std::uint8_t* data, std::size_t size, const std::string& name) {
+    Layout l;
+    const std::string h = header_text(data, size, name, l.start);
+    l.dtype = parse_dtype(h, name, l.big_endian);
     const std::string fortran = dict_value(h, "fortran_order", name);
     if (fortran == "True") throw std::runtime_error(name + ": Fortran-order arrays are not supported (save with C order)");
     if (fortran != "False") throw std::runtime_error(name + ": malformed fortran_order in .npy header");
     std::uint64_t total = 0;
-    a.shape = parse_shape(h, name, total);
-    const std::size_t elem = dtype_size(a.dtype);
-    const std::size_t need = checked_size(checked_mul(total, elem, max_file_bytes, name + ": .npy data size"),
-                                          max_file_bytes, name + ": .npy data size");
-    if (size - start < need) throw std::runtime_error(name + ": data shorter than its shape needs (truncated)");
-    a.bytes.assign(data + start, data + start + need);
+    l.shape = parse_shape(h, name, total);
+    l.data_bytes = checked_size(checked_mul(total, dtype_size(l.dtype), max_file_bytes, name + ": .npy data size"),
+                                max_file_bytes, name + ": .npy data size");
+    return l;
+}
+
+} // namespace
+
+std::uint64_t npy_file_size(const std::uint8_t* data, std::size_t size, const std::string& name) {
+    const Layout l = read_layout(data, size, name);
+    return std::uint64_t(l.start) + l.data_bytes;
+}
+
+NpyArray npy_decode(const std::uint8_t* data, std::size_t size, const std::string& name) {
+    const Layout l = read_layout(data, size, name);
+    if (size - l.start < l.data_bytes) throw std::runtime_error(name + ": data shorter than its shape needs (truncated)");
+    NpyArray a;
+    a.dtype = l.dtype;
+    a.shape = l.shape;
+    a.bytes.assign(data + l.start, data + l.start + l.data_bytes);
     // Big-endian arrays (what NumPy writes on a big-endian host): reverse each
     // element's bytes, so every array in memory is little-endian.
-    if (big_endian)
-        for (std::size_t i = 0; i < need; i += elem) std::reverse(a.bytes.begin() + long(i), a.bytes.begin() + long(i + elem));
+    const std::size_t elem = dtype_size(a.dtype);
+    if (l.big_endian)
+        for (std::size_t i = 0; i < a.bytes.size(); i += elem)
+            std::reverse(a.bytes.begin() + long(i), a.bytes.begin() + long(i + elem));
     return a;
 }
 
@@ -217,8 +267,17 @@ std::vector<std::uint8_t> npz_encode(const NpzEntries& entries) {
 }
 
 NpzEntries npz_decode(const std::vector<std::uint8_t>& file, const std::string& name) {
+    // A compressed .npy entry must unpack to exactly what its header says:
+    // checked on the first bytes, before the rest is unpacked.
+    const ZipSizeCheck header_size = [](const std::string& entry, const std::vector<std::uint8_t>& first) -> std::uint64_t {
+        try {
+            return npy_file_size(first.data(), first.size(), entry);
+        } catch (const std::exception&) {
+            return 0; // a header longer than the first bytes: unknown here, checked after unpacking
+        }
+    };
     NpzEntries out;
-    for (const ZipEntry& e : zip_decode(file, name)) {
+    for (const ZipEntry& e : zip_decode(file, name, header_size)) {
         const std::string& f = e.name;
         const bool npy = f.size() > 4 && f.compare(f.size() - 4, 4, ".npy") == 0;
         out.emplace_back(npy ? f.substr(0, f.size() - 4) : f, npy_decode(e.data.data(), e.data.size(), name + ": " + f));

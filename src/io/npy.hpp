@@ -19,6 +19,11 @@ struct NpyArray {
     std::size_t count() const;       // product of shape
     std::vector<double> to_double() const; // any supported dtype, converted
     std::vector<float> to_float() const;
+    // The same, refusing NaN and infinity (also a double too large for a float):
+    // std::runtime_error("<what>: value I is <v>").
+    std::vector<double> to_finite_double(const std::string& what) const;
+    std::vector<float> to_finite_float(const std::string& what) const;
+    std::string shape_string() const;   // "2x3x3", "" for a scalar
 
     static NpyArray from_float(const std::vector<float>& v, std::vector<long> shape);
     static NpyArray from_double(const std::vector<double>& v, std::vector<long> shape);
@@ -31,6 +36,9 @@ std::vector<std::uint8_t> npy_encode(const NpyArray& a);
 // Throws std::runtime_error("<name>: <problem>"): bad magic, unsupported dtype,
 // Fortran order, big-endian, malformed header, data shorter than the shape says.
 NpyArray npy_decode(const std::uint8_t* data, std::size_t size, const std::string& name);
+// The size of the whole .npy file its header describes (header + data), from
+// its first bytes alone; throws as npy_decode does for a bad header.
+std::uint64_t npy_file_size(const std::uint8_t* data, std::size_t size, const std::string& name);
 
 using NpzEntries = std::vector<std::pair<std::string, NpyArray>>; // name without ".npy"
 

@@ -106,7 +106,8 @@ Record read_record(const Bytes& f, std::uint64_t p, std::uint64_t dir_end) {
 }
 
 // The entry's bytes, unpacked and checked against its CRC-32.
-std::vector<std::uint8_t> entry_data(const Bytes& f, const Record& r, const std::string& where) {
+std::vector<std::uint8_t> entry_data(const Bytes& f, const Record& r, const std::string& where,
+                                     const ZipSizeCheck& size_check) {
     if (f.u32(r.local, "local header") != kLocalHeader) f.fail(r.name + ": bad local header");
     const std::uint64_t data = r.local + 30 + f.u16(r.local + 26, "local header") + f.u16(r.local + 28, "local header");
     const std::uint8_t* bytes = f.at(data, r.compressed, "entry data");
@@ -117,6 +118,13 @@ std::vector<std::uint8_t> entry_data(const Bytes& f, const Record& r, const std:
     } else if (r.method == 8) {
         // Never more than the header declares: a bomb stops at its declared size.
         const std::size_t size = checked_size(r.size, max_file_bytes, where + ": declared size");
+        if (size_check) {
+            const std::vector<std::uint8_t> first = inflate_prefix(bytes, std::size_t(r.compressed), where, 4096);
+            const std::uint64_t says = size_check(where, first);
+            if (says != 0 && says != r.size)
+                f.fail(r.name + ": declared size " + std::to_string(r.size) + " is not the " + std::to_string(says) +
+                       " bytes its header needs");
+        }
         body = inflate_raw(bytes, std::size_t(r.compressed), where, size);
         if (body.size() != size) f.fail(r.name + ": size mismatch after inflate");
     } else {
@@ -159,7 +167,8 @@ std::vector<std::uint8_t> zip_encode(const std::vector<ZipEntry>& entries) {
     return out;
 }
 
-std::vector<ZipEntry> zip_decode(const std::vector<std::uint8_t>& file, const std::string& name) {
+std::vector<ZipEntry> zip_decode(const std::vector<std::uint8_t>& file, const std::string& name,
+                                 const ZipSizeCheck& size_check) {
     const Bytes f(file, name);
     const Directory d = find_directory(f);
     std::vector<ZipEntry> out;
@@ -172,7 +181,7 @@ std::vector<ZipEntry> zip_decode(const std::vector<std::uint8_t>& file, const st
         unpacked += r.size;
         if (r.size > max_file_bytes || unpacked > max_file_bytes)
             f.fail("the entries unpack to more than the limit of " + std::to_string(max_file_bytes) + " bytes");
-        out.push_back(ZipEntry{r.name, entry_data(f, r, name + ": " + r.name)});
+        out.push_back(ZipEntry{r.name, entry_data(f, r, name + ": " + r.name, size_check)});
     }
     return out;
 }

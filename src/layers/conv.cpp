@@ -18,11 +18,12 @@ int conv_out_size(int in, int k, int stride, int pad) {
     if (stride < 1) throw std::invalid_argument("stride " + std::to_string(stride) + " must be at least 1");
     if (pad < 0) throw std::invalid_argument("padding " + std::to_string(pad) + " must not be negative");
     if (in < 1) throw std::invalid_argument("input size " + std::to_string(in) + " must be at least 1");
-    int span = in + 2 * pad - k;
+    const long long span = (long long)in + 2LL * pad - k; // 64-bit: sizes from a file may be large
     if (span < 0)
         throw std::invalid_argument("kernel " + std::to_string(k) + " does not fit input " + std::to_string(in) +
                                     " with padding " + std::to_string(pad));
-    return span / stride + 1;
+    if (span / stride + 1 > 0x7fffffffLL) throw std::invalid_argument("output size does not fit an int");
+    return int(span / stride + 1);
 }
 
 ConvGeom conv_geom(Shape in, int out_c, int k, int stride, int pad) {

@@ -9,7 +9,7 @@
 namespace allconv {
 
 PoolGeom pool_geom(Shape in, int k, int stride, int pad) {
-    if (pad * 2 > k)
+    if (pad > k / 2 + 1 || pad * 2 > k) // (the first test keeps pad * 2 from overflowing)
         throw std::invalid_argument("pool padding " + std::to_string(pad) + " is more than half the window " +
                                     std::to_string(k));
     PoolGeom g;

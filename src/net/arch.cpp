@@ -2,6 +2,7 @@
 #include "arch.hpp"
 
 #include <cstdlib>
+#include <initializer_list>
 #include <sstream>
 #include <stdexcept>
 
@@ -30,6 +31,17 @@ std::uint64_t Layer::params() const {
 std::uint64_t Layer::macs() const {
     if (kind != LayerKind::conv) return 0;
     return std::uint64_t(out.c) * out.h * out.w * in.c * k * k;
+}
+
+const char* arch_limits_text() {
+    return "Limits: at most 2^31-1 values in any layer's output, 2^28 parameters, and 2 GiB\n"
+           "for the parameters and every layer's output of one image (in float).\n";
+}
+
+std::uint64_t arch_memory_bytes(const Arch& a, int n) {
+    std::uint64_t values = std::uint64_t(n) * a.input.size();
+    for (const Layer& l : a.layers) values += std::uint64_t(n) * l.out.size() + l.params();
+    return 4 * values;
 }
 
 std::uint64_t Arch::params() const {
@@ -222,6 +234,25 @@ std::string layer_name(LayerKind kind, int (&counts)[6]) {
     return "?";
 }
 
+// The product of the factors, or `limit + 1` as soon as it would exceed limit
+// (each factor checked before it multiplies, so nothing overflows).
+std::uint64_t product_up_to(std::initializer_list<int> factors, std::uint64_t limit) {
+    std::uint64_t p = 1;
+    for (int f : factors) {
+        if (f != 0 && p > limit / std::uint64_t(f)) return limit + 1;
+        p *= std::uint64_t(f);
+    }
+    return p;
+}
+
+// A layer's sizes against the limits.
+void check_layer_limits(const StatementParser& parse, const Layer& l) {
+    if (product_up_to({l.out.c, l.out.h, l.out.w}, max_tensor_elements) > max_tensor_elements)
+        parse.fail("its output " + chw_string(l.out) + " has more than " + std::to_string(max_tensor_elements) + " values");
+    if (l.kind == LayerKind::conv && product_up_to({l.out_c, l.in.c, l.k, l.k}, max_arch_params) > max_arch_params)
+        parse.fail("more than " + std::to_string(max_arch_params) + " weights");
+}
+
 Layer parse_layer(const StatementParser& parse, Shape in) {
     Layer layer;
     layer.in = in;
@@ -236,12 +267,14 @@ Layer parse_layer(const StatementParser& parse, Shape in) {
         if (std::string(e.what()).find(": '") != std::string::npos) throw; // already names its place
         parse.fail(e.what()); // a shape error from conv_geom/pool_geom: add the place
     }
+    check_layer_limits(parse, layer);
     return layer;
 }
 
 } // namespace
 
 Arch parse_arch(const std::string& text, const std::string& source) {
+    if (text.size() > (std::size_t(1) << 20)) throw std::invalid_argument(source + ": a spec of more than 1 MiB");
     const std::vector<Statement> statements = split_statements(text);
     if (statements.empty()) throw std::invalid_argument(source + ": empty architecture spec");
     Arch arch;
@@ -260,6 +293,11 @@ Arch parse_arch(const std::string& text, const std::string& source) {
         layer.line = st.line;
         layer.name = layer_name(layer.kind, counts);
         arch.layers.push_back(layer);
+        if (arch.params() > max_arch_params)
+            parse.fail("the network has more than " + std::to_string(max_arch_params) + " parameters");
+        if (arch_memory_bytes(arch) > max_image_bytes)
+            parse.fail("the network needs more than " + std::to_string(max_image_bytes >> 20) +
+                       " MiB for its parameters and the outputs of one image");
     }
     return arch;
 }

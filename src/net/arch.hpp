@@ -50,9 +50,22 @@ struct Arch {
     int logits_layer() const;
 };
 
+// Limits, checked as a spec is parsed, before anything is allocated: every
+// layer's output for one image at most max_tensor_elements (2^31 - 1), at most
+// max_arch_params parameters in all, and at most max_image_bytes for the
+// parameters and every layer's output of one image, in float.
+constexpr std::uint64_t max_arch_params = std::uint64_t(1) << 28;   // 268,435,456: 1 GiB of float
+constexpr std::uint64_t max_image_bytes = std::uint64_t(2) << 30;   // 2 GiB
+// What the limits above say, for --help texts.
+const char* arch_limits_text();
+
+// Bytes of float for the parameters and every layer's output, for a batch of n.
+std::uint64_t arch_memory_bytes(const Arch& a, int n = 1);
+
 // Parses a spec. `source` names it in errors: "<source>:<line>: <problem>".
 // Throws std::invalid_argument for unknown kinds, malformed or missing
-// numbers, impossible shapes, and a missing or misplaced input line.
+// numbers, impossible shapes, sizes beyond the limits above, and a missing or
+// misplaced input line.
 Arch parse_arch(const std::string& text, const std::string& source = "spec");
 
 // The canonical spec text of an architecture, one layer per line.

@@ -52,6 +52,7 @@ Dataset load_fashion_mnist(const std::string& dir, const std::string& split, int
     if (int(labels.size()) != im.count)
         throw std::runtime_error(labels_path + ": " + std::to_string(labels.size()) + " labels for " +
                                  std::to_string(im.count) + " images in " + images_path);
+    if (im.count == 0) throw std::runtime_error(images_path + ": holds no images");
     const int count = limit > 0 && limit < im.count ? limit : im.count;
     Dataset d;
     d.image = Shape{1, 1, im.rows, im.cols};

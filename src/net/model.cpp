@@ -16,25 +16,38 @@ NpzEntries params_to_npz(const Arch& arch, const Params<float>& params, const st
     return out;
 }
 
+namespace {
+
+// The array `key` of a file, checked: it exists, has exactly the shape the
+// architecture needs, and holds only finite numbers. Nothing is allocated
+// from the architecture's sizes before the file's array has been checked.
+std::vector<float> checked_array(const NpzEntries& entries, const std::string& key, const std::string& file,
+                                 const std::vector<long>& want) {
+    const NpyArray& a = npz_get(entries, key, file);
+    if (a.shape != want) {
+        NpyArray expected;
+        expected.shape = want;
+        throw std::runtime_error(file + ": " + key + " has shape " + a.shape_string() + ", the architecture needs " +
+                                 expected.shape_string());
+    }
+    if (a.dtype != "<f4" && a.dtype != "<f8")
+        throw std::runtime_error(file + ": " + key + " holds " + a.dtype + ", not float32 or float64");
+    return a.to_finite_float(file + ": " + key);
+}
+
+} // namespace
+
 void params_from_npz(const Arch& arch, const NpzEntries& entries, const std::string& file, Params<float>& params,
                      const std::string& prefix) {
-    params = zero_params<float>(arch);
+    params.weight.assign(arch.layers.size(), Tensor<float>());
+    params.bias.assign(arch.layers.size(), Tensor<float>());
     for (std::size_t i = 0; i < arch.layers.size(); ++i) {
         const Layer& l = arch.layers[i];
         if (l.kind != LayerKind::conv) continue;
-        for (int which = 0; which < 2; ++which) {
-            std::string key = prefix + l.name + (which ? ".bias" : ".weight");
-            const NpyArray& a = npz_get(entries, key, file);
-            Tensor<float>& t = which ? params.bias[i] : params.weight[i];
-            std::vector<long> want = which ? std::vector<long>{l.out_c} : std::vector<long>{l.out_c, l.in.c, l.k, l.k};
-            if (a.shape != want) {
-                std::string got, exp;
-                for (long d : a.shape) got += (got.empty() ? "" : "x") + std::to_string(d);
-                for (long d : want) exp += (exp.empty() ? "" : "x") + std::to_string(d);
-                throw std::runtime_error(file + ": " + key + " has shape " + got + ", the architecture needs " + exp);
-            }
-            t.data = a.to_float();
-        }
+        params.weight[i].shape = Shape{l.out_c, l.in.c, l.k, l.k};
+        params.weight[i].data = checked_array(entries, prefix + l.name + ".weight", file, {l.out_c, l.in.c, l.k, l.k});
+        params.bias[i].shape = Shape{1, l.out_c, 1, 1};
+        params.bias[i].data = checked_array(entries, prefix + l.name + ".bias", file, {l.out_c});
     }
 }
 
@@ -50,12 +63,18 @@ NpzEntries model_to_npz(const Model& m) {
 
 Model model_from_npz(const NpzEntries& entries, const std::string& file) {
     Model m;
-    m.arch = parse_arch(npz_get(entries, "arch", file).to_text(), file + ":arch");
+    const NpyArray& spec = npz_get(entries, "arch", file);
+    if (spec.dtype != "|u1" || spec.shape.size() != 1)
+        throw std::runtime_error(file + ": arch must be the spec text as a 1-D uint8 array");
+    m.arch = parse_arch(spec.to_text(), file + ":arch");
+    if (m.arch.layers.empty()) throw std::runtime_error(file + ": the network has no layers");
+    const Layer& logits = m.arch.layers.at(m.arch.logits_layer());
+    if (logits.out.h != 1 || logits.out.w != 1)
+        throw std::runtime_error(file + ": the network gives " + chw_string(logits.out) +
+                                 " values, not one per class (a model ends in 'gap', then optionally 'softmax')");
     params_from_npz(m.arch, entries, file, m.params);
-    m.mean = npz_get(entries, "input.mean", file).to_float();
-    m.std = npz_get(entries, "input.std", file).to_float();
-    if (int(m.mean.size()) != m.arch.input.c || int(m.std.size()) != m.arch.input.c)
-        throw std::runtime_error(file + ": input.mean/input.std need one value per input channel");
+    m.mean = checked_array(entries, "input.mean", file, {m.arch.input.c});
+    m.std = checked_array(entries, "input.std", file, {m.arch.input.c});
     for (float s : m.std)
         if (!(s > 0)) throw std::runtime_error(file + ": input.std must be positive");
     return m;
@@ -74,12 +93,13 @@ void normalise(const Model& m, Tensor<float>& x) {
         }
 }
 
-void save_checkpoint(const std::string& path, const TrainState& s, std::uint64_t seed) {
+void save_checkpoint(const std::string& path, const TrainState& s, const Settings& settings) {
     NpzEntries e = model_to_npz(s.model);
     NpzEntries v = params_to_npz(s.model.arch, s.velocity, "velocity.");
     e.insert(e.end(), v.begin(), v.end());
     e.emplace_back("train.epochs_done", NpyArray::from_double({double(s.epochs_done)}, {1}));
-    e.emplace_back("train.seed", NpyArray::from_double({double(seed)}, {1}));
+    for (const auto& [name, values] : settings)
+        e.emplace_back("train." + name, NpyArray::from_double(values, {long(values.size())}));
     write_npz(path, e);
 }
 
@@ -88,8 +108,13 @@ Checkpoint load_checkpoint(const std::string& path) {
     Checkpoint c;
     c.state.model = model_from_npz(e, path);
     params_from_npz(c.state.model.arch, e, path, c.state.velocity, "velocity.");
-    c.state.epochs_done = int(npz_get(e, "train.epochs_done", path).to_double().at(0));
-    c.seed = std::uint64_t(npz_get(e, "train.seed", path).to_double().at(0));
+    const std::vector<double> done = npz_get(e, "train.epochs_done", path).to_finite_double(path + ": train.epochs_done");
+    if (done.size() != 1 || !(done[0] >= 0 && done[0] <= 100000) || done[0] != double(long(done[0])))
+        throw std::runtime_error(path + ": train.epochs_done must be one whole number from 0 to 100000");
+    c.state.epochs_done = int(done[0]);
+    for (const auto& [key, array] : e)
+        if (key.rfind("train.", 0) == 0 && key != "train.epochs_done")
+            c.settings.emplace_back(key.substr(6), array.to_finite_double(path + ": " + key));
     return c;
 }
 

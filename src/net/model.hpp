@@ -43,12 +43,18 @@ struct TrainState {
     int epochs_done = 0;
 };
 
-// Checkpoint = model + velocity.* + train.epochs_done + train.seed (the run's seed).
-void save_checkpoint(const std::string& path, const TrainState& s, std::uint64_t seed); // atomic
+// A run's settings as named numbers ("seed", "batch", "lr", ...): what a
+// resumed run must keep to continue exactly. Stored as train.<name> arrays.
+using Settings = std::vector<std::pair<std::string, std::vector<double>>>;
+
+// Checkpoint = model + velocity.* + train.epochs_done + train.<setting>.
+void save_checkpoint(const std::string& path, const TrainState& s, const Settings& settings); // atomic
 struct Checkpoint {
     TrainState state;
-    std::uint64_t seed = 0;
+    Settings settings;
 };
+// Checks everything model_from_npz checks, the velocity like the weights,
+// epochs_done a whole number from 0 to 100000, every setting finite.
 Checkpoint load_checkpoint(const std::string& path);
 
 } // namespace allconv

@@ -1,6 +1,7 @@
 // net: forward and backward through a whole architecture, layer by layer.
 #include "net.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -161,6 +162,10 @@ void net_forward(const Arch& arch, const Params<T>& params, const Tensor<T>& x, 
     if (x.shape.c != want.c || x.shape.h != want.h || x.shape.w != want.w || x.shape.n < 1)
         throw std::invalid_argument("input of shape " + to_string(x.shape) + " does not fit the network's input " +
                                     chw_string(want));
+    for (const Layer& l : arch.layers) // a batch must keep every tensor within the index limit
+        if (std::uint64_t(x.shape.n) * std::max(l.out.size(), l.in.size()) > max_tensor_elements)
+            throw std::invalid_argument("a batch of " + std::to_string(x.shape.n) + " images is too large for " + l.name +
+                                        " (more than " + std::to_string(max_tensor_elements) + " values)");
     const std::size_t count = arch.layers.size();
     if (last < 0 || last >= int(count)) last = int(count) - 1;
     tape.valid = -1; // until the pass is done
