@@ -60,7 +60,7 @@ endif
 
 LIB_SRC := $(wildcard src/*.cpp src/*/*.cpp)
 TOOL_SRC := $(wildcard tools/*.cpp)
-TEST_SRC := $(wildcard tests/*_test.cpp)
+TEST_SRC := $(wildcard tests/*_test.cpp) tests/fuzz/targets.cpp
 LIB_OBJ := $(LIB_SRC:%.cpp=$(BUILD)/obj/%.o)
 TOOL_OBJ := $(TOOL_SRC:%.cpp=$(BUILD)/obj/%.o)
 TEST_OBJ := $(TEST_SRC:%.cpp=$(BUILD)/obj/%.o)
@@ -132,33 +132,37 @@ install: $(BUILD)/liballconv.a
 sanitize:
 	$(MAKE) BUILD=build-sanitize EXTRA_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" test
 
-# libFuzzer harnesses (clang), one per parser, each run for FUZZ_SECONDS on
-# its seed corpus in tests/fuzz/corpus/<name> (new finds go to build-fuzz/).
+# libFuzzer (clang), one binary per kind of file a stranger can hand us
+# (tests/fuzz/targets.cpp), with structure-aware mutations (mutate.cpp); each
+# runs FUZZ_SECONDS on the committed corpus tests/fuzz/corpus/<target>, seeds
+# made from the project's own files (a model, a checkpoint, a golden suite)
+# and what earlier runs found (build-fuzz/corpus_<target>). FUZZ_JOBS at a time.
 FUZZ_SECONDS ?= 20
-FUZZ_TARGETS := npy npz inflate idx pnm spec json
+FUZZ_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+FUZZ_TARGETS := npy npz inflate idx pnm json spec model checkpoint golden image
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
-FUZZ_CXXFLAGS := -std=c++17 -O1 -g $(FUZZ_SAN) -Isrc -pthread
-FUZZ_LIB_OBJ := $(LIB_SRC:src/%.cpp=build-fuzz/obj/%.o)
+FUZZ_CXXFLAGS := -std=c++17 -O1 -g $(FUZZ_SAN) -Isrc -Itests -pthread
+FUZZ_LIB_OBJ := $(LIB_SRC:src/%.cpp=build-fuzz/obj/%.o) build-fuzz/obj/fuzz/targets.o build-fuzz/obj/fuzz/mutate.o
 FUZZ_BINS := $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
+
+build-fuzz/obj/fuzz/%.o: tests/fuzz/%.cpp
+	@mkdir -p $(dir $@)
+	clang++ $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
 build-fuzz/obj/%.o: src/%.cpp
 	@mkdir -p $(dir $@)
 	clang++ $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
-build-fuzz/fuzz_%: tests/fuzz/fuzz_parsers.cpp $(FUZZ_LIB_OBJ)
+build-fuzz/fuzz_%: tests/fuzz/fuzz_main.cpp $(FUZZ_LIB_OBJ)
 	clang++ $(FUZZ_CXXFLAGS) -fsanitize=fuzzer -DFUZZ_NAME='"$*"' $< $(FUZZ_LIB_OBJ) -o $@
 
+$(BUILD)/fuzz-seeds: tests/fuzz/seeds.cpp $(BUILD)/liballconv.a
+	$(CXX) $(ALL_CXXFLAGS) -Isrc $^ -o $@ $(LDLIBS)
+
 .SECONDARY: $(FUZZ_LIB_OBJ)
-fuzz: $(FUZZ_BINS)
-	@for t in $(FUZZ_TARGETS); do \
-	  mkdir -p build-fuzz/corpus_$$t; \
-	  echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
-	  build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
-	    build-fuzz/corpus_$$t tests/fuzz/corpus/$$t > build-fuzz/fuzz_$$t.log 2>&1; \
-	  status=$$?; \
-	  grep -E "stat::number_of_executed_units|ERROR|SUMMARY" build-fuzz/fuzz_$$t.log; \
-	  if [ $$status -ne 0 ]; then echo "fuzz_$$t FAILED (log: build-fuzz/fuzz_$$t.log)"; exit 1; fi; \
-	done
+fuzz: $(FUZZ_BINS) $(BUILD)/fuzz-seeds
+	@$(BUILD)/fuzz-seeds build-fuzz/seeds >/dev/null
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) bash tools/fuzz.sh $(FUZZ_TARGETS)
 
 portability:
 	bash tools/portability.sh

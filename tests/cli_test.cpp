@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "net/model.hpp"
+#include "cli_util.hpp"
 #include "io/file.hpp"
 #include "io/idx.hpp"
 #include "io/npy.hpp"
@@ -18,38 +19,10 @@ using namespace allconv;
 
 namespace {
 
-struct Outcome {
-    int status;
-    std::string out, err;
-};
+using allconv::testing::lines;
+using allconv::testing::Outcome;
 
-std::string binary() {
-    const char* b = std::getenv("ALLCONV");
-    return b ? b : "build/allconv";
-}
-
-Outcome run(const std::string& args) {
-    std::string dir = ::testing::TempDir();
-    std::string out = dir + "allconv_cli_out.txt", err = dir + "allconv_cli_err.txt";
-    int raw = std::system((binary() + " " + args + " >" + out + " 2>" + err).c_str());
-    auto slurp = [](const std::string& p) {
-        std::ifstream in(p);
-        std::stringstream s;
-        s << in.rdbuf();
-        return s.str();
-    };
-    int status = raw;
-#ifdef WEXITSTATUS
-    status = WEXITSTATUS(raw);
-#endif
-    return {status, slurp(out), slurp(err)};
-}
-
-int lines(const std::string& s) {
-    int n = 0;
-    for (char c : s) n += c == '\n';
-    return n;
-}
+Outcome run(const std::string& args) { return allconv::testing::run_allconv(args); }
 
 bool exists(const std::string& p) { return std::ifstream(p).good(); }
 

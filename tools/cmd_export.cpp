@@ -1,5 +1,6 @@
 // allconv export: a model as ONNX, for other runtimes.
 #include <cstdio>
+#include <stdexcept>
 
 #include "cli.hpp"
 #include "io/file.hpp"
@@ -34,7 +35,11 @@ int cmd_export(int argc, char** argv) {
         m.params = init_params<float>(m.arch, std::uint64_t(args.integer("seed", 1, 0, 2147483647)));
     }
     std::string graph = name.substr(name.find_last_of('/') + 1);
-    write_onnx(args.str("onnx", ""), m, graph);
+    try {
+        write_onnx(args.str("onnx", ""), m, graph);
+    } catch (const std::invalid_argument& e) { // what ONNX export does not cover, for this model
+        throw std::runtime_error(name + ": " + e.what());
+    }
     std::printf("wrote %s (%s parameters)\n", args.str("onnx", "").c_str(), with_commas(m.arch.params()).c_str());
     return 0;
 }

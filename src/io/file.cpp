@@ -32,6 +32,8 @@ std::vector<std::uint8_t> read_file_bytes(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw std::runtime_error(path + ": cannot open (" + std::strerror(errno) + ")");
     std::vector<std::uint8_t> bytes;
+    const std::uintmax_t size = std::filesystem::file_size(path, ec);
+    if (!ec && size <= max_file_bytes) bytes.reserve(std::size_t(size)); // one allocation for a file of known size
     char chunk[65536];
     while (in) { // in chunks, so a file that keeps growing cannot take all memory
         in.read(chunk, sizeof chunk);

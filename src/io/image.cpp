@@ -41,7 +41,8 @@ Tensor<float> parse_pnm(const std::vector<std::uint8_t>& b, const std::string& n
     const int channels = b[1] == '6' ? 3 : 1;
     std::size_t pos = 2;
     long w = pnm_number(b, pos, name), h = pnm_number(b, pos, name), maxval = pnm_number(b, pos, name);
-    if (w < 1 || h < 1 || w > 16384 || h > 16384) throw std::runtime_error(name + ": implausible image size");
+    if (w < 1 || h < 1 || w > 16384 || h > 16384 || std::uint64_t(w) * std::uint64_t(h) * channels > max_image_values)
+        throw std::runtime_error(name + ": implausible image size " + std::to_string(w) + "x" + std::to_string(h));
     if (maxval < 1 || maxval > 255) throw std::runtime_error(name + ": only 8-bit images are supported (maxval " + std::to_string(maxval) + ")");
     if (pos >= b.size() || !std::isspace(b[pos])) throw std::runtime_error(name + ": malformed PGM/PPM header");
     ++pos; // the single white-space byte before the samples
@@ -55,22 +56,21 @@ Tensor<float> parse_pnm(const std::vector<std::uint8_t>& b, const std::string& n
     return t;
 }
 
-Tensor<float> read_image(const std::string& path) {
-    if (path.size() > 4 && path.compare(path.size() - 4, 4, ".npy") == 0) {
-        NpyArray a = read_npy(path);
-        std::vector<long> s = a.shape;
-        if (s.size() == 2) s.insert(s.begin(), 1);
-        if (s.size() == 4 && s[0] == 1) s.erase(s.begin());
-        if (s.size() != 3 || s[0] < 1 || s[1] < 1 || s[2] < 1)
-            throw std::runtime_error(path + ": expected an array of shape (H, W), (C, H, W) or (1, C, H, W)");
-        Tensor<float> t({1, int(s[0]), int(s[1]), int(s[2])});
-        t.data = a.to_float();
-        for (float v : t.data)
-            if (!std::isfinite(v)) throw std::runtime_error(path + ": contains NaN or infinity");
-        return t;
-    }
-    return parse_pnm(read_file_bytes(path), path);
+Tensor<float> image_from_bytes(const std::vector<std::uint8_t>& bytes, const std::string& name) {
+    if (!(name.size() > 4 && name.compare(name.size() - 4, 4, ".npy") == 0)) return parse_pnm(bytes, name);
+    const NpyArray a = npy_decode(bytes.data(), bytes.size(), name);
+    std::vector<long> s = a.shape;
+    if (s.size() == 2) s.insert(s.begin(), 1);
+    if (s.size() == 4 && s[0] == 1) s.erase(s.begin());
+    if (s.size() != 3 || s[0] < 1 || s[1] < 1 || s[2] < 1)
+        throw std::runtime_error(name + ": expected an array of shape (H, W), (C, H, W) or (1, C, H, W)");
+    if (a.count() > max_image_values) throw std::runtime_error(name + ": more than " + std::to_string(max_image_values) + " values");
+    Tensor<float> t({1, int(s[0]), int(s[1]), int(s[2])});
+    t.data = a.to_finite_float(name);
+    return t;
 }
+
+Tensor<float> read_image(const std::string& path) { return image_from_bytes(read_file_bytes(path), path); }
 
 std::uint8_t pixel_byte(float v) {
     const float clamped = v > 0 ? (v < 1 ? v : 1.0f) : 0.0f; // NaN -> 0

@@ -11,8 +11,13 @@
 
 namespace allconv {
 
+// An input image holds at most 2^26 values (8192 x 8192 RGB).
+constexpr std::uint64_t max_image_values = std::uint64_t(1) << 26;
+
 // A (1, C, H, W) tensor. Throws std::runtime_error("<path>: <problem>").
 Tensor<float> read_image(const std::string& path);
+// The same from bytes already read: .npy when `name` ends so, else PGM/PPM.
+Tensor<float> image_from_bytes(const std::vector<std::uint8_t>& bytes, const std::string& name);
 Tensor<float> parse_pnm(const std::vector<std::uint8_t>& bytes, const std::string& name);
 
 // A pixel value in [0, 1] as a byte 0..255 (values outside are clamped).

@@ -49,6 +49,15 @@ const Json& Json::at(const std::string& key) const {
         if (m.first == key) return m.second;
     throw std::runtime_error("JSON: missing key '" + key + "'");
 }
+Json& Json::at(const std::string& key) {
+    return const_cast<Json&>(static_cast<const Json&>(*this).at(key)); // the same lookup, on a mutable object
+}
+
+Json& Json::item(std::size_t i) {
+    if (type_ != Type::array) type_error("an array");
+    return items_.at(i);
+}
+
 Json& Json::push(Json v) {
     if (type_ != Type::array) type_error("an array");
     items_.push_back(std::move(v));

@@ -31,9 +31,11 @@ public:
     const std::vector<Json>& items() const;
     const std::vector<std::pair<std::string, Json>>& members() const;
     const Json& at(const std::string& key) const; // object member; throws when missing
+    Json& at(const std::string& key);
     bool has(const std::string& key) const;
 
     Json& push(Json v);                           // arrays
+    Json& item(std::size_t i);                    // arrays, element i (checked)
     Json& set(const std::string& key, Json v);    // objects (replaces an existing key)
     Json& append(std::string key, Json v);        // objects, the key known to be new
 

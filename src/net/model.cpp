@@ -67,7 +67,8 @@ Model model_from_npz(const NpzEntries& entries, const std::string& file) {
     if (spec.dtype != "|u1" || spec.shape.size() != 1)
         throw std::runtime_error(file + ": arch must be the spec text as a 1-D uint8 array");
     m.arch = parse_arch(spec.to_text(), file + ":arch");
-    if (m.arch.layers.empty()) throw std::runtime_error(file + ": the network has no layers");
+    if (m.arch.layers.empty() || (m.arch.layers.size() == 1 && m.arch.layers[0].kind == LayerKind::softmax))
+        throw std::runtime_error(file + ": the network has no layer that gives the class scores");
     const Layer& logits = m.arch.layers.at(m.arch.logits_layer());
     if (logits.out.h != 1 || logits.out.w != 1)
         throw std::runtime_error(file + ": the network gives " + chw_string(logits.out) +
@@ -103,8 +104,9 @@ void save_checkpoint(const std::string& path, const TrainState& s, const Setting
     write_npz(path, e);
 }
 
-Checkpoint load_checkpoint(const std::string& path) {
-    const NpzEntries e = read_npz(path);
+Checkpoint load_checkpoint(const std::string& path) { return checkpoint_from_npz(read_npz(path), path); }
+
+Checkpoint checkpoint_from_npz(const NpzEntries& e, const std::string& path) {
     Checkpoint c;
     c.state.model = model_from_npz(e, path);
     params_from_npz(c.state.model.arch, e, path, c.state.velocity, "velocity.");

@@ -56,5 +56,6 @@ struct Checkpoint {
 // Checks everything model_from_npz checks, the velocity like the weights,
 // epochs_done a whole number from 0 to 100000, every setting finite.
 Checkpoint load_checkpoint(const std::string& path);
+Checkpoint checkpoint_from_npz(const NpzEntries& entries, const std::string& file);
 
 } // namespace allconv
