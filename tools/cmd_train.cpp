@@ -93,67 +93,23 @@ TrainConfig read_config(const Args& args) {
     return c;
 }
 
-// The settings a run keeps when it is resumed (every one changes the run), the
-// option that sets each, and the range an option accepts.
-struct Setting {
-    const char* name;
-    const char* option;
-    double lo, hi;
-    bool whole;
-};
-const Setting kSettings[] = {
-    {"seed", "seed", 0, 2147483647, true},       {"batch", "batch", 1, 65536, true},
-    {"lr", "lr", 0, 100, false},                 {"momentum", "momentum", 0, 0.999999, false},
-    {"weight_decay", "weight-decay", 0, 1, false}, {"warmup", "warmup", 0, 100000000, true},
-    {"lr_steps", "lr-steps", 1, 100000, true},   {"limit", "limit", 0, 100000000, true},
-};
+// Each setting a resumed run keeps, and the option that sets it.
+const std::pair<const char*, const char*> kSettingOptions[] = {
+    {"seed", "seed"},         {"batch", "batch"},   {"lr", "lr"},             {"momentum", "momentum"},
+    {"weight_decay", "weight-decay"}, {"warmup", "warmup"}, {"lr_steps", "lr-steps"}, {"limit", "limit"}};
 
-std::vector<double> setting_values(const TrainConfig& c, int limit, const std::string& name) {
-    if (name == "seed") return {double(c.seed)};
-    if (name == "batch") return {double(c.batch)};
-    if (name == "lr") return {c.lr};
-    if (name == "momentum") return {c.momentum};
-    if (name == "weight_decay") return {c.weight_decay};
-    if (name == "warmup") return {double(c.warmup_batches)};
-    if (name == "lr_steps") return std::vector<double>(c.lr_steps.begin(), c.lr_steps.end());
-    return {double(limit)};
-}
-
-Settings settings_of(const TrainConfig& c, int limit) {
-    Settings s;
-    for (const Setting& k : kSettings) s.emplace_back(k.name, setting_values(c, limit, k.name));
-    return s;
-}
-
-// A resumed run takes the checkpoint's settings. An option given on the
-// command line must agree with them; one the checkpoint holds out of range is
-// a corrupt file.
+// A resumed run takes the checkpoint's settings; an option given on the
+// command line must agree with them.
 void resume_settings(const Checkpoint& ck, const Args& args, const std::string& file, TrainConfig& c, int& limit) {
     TrainConfig stored = c;
     int stored_limit = limit;
-    for (const auto& [name, values] : ck.settings) {
-        const Setting* k = nullptr;
-        for (const Setting& s : kSettings) k = name == s.name ? &s : k;
-        if (!k) continue; // a setting of a newer version: not ours to judge
-        if (values.size() != 1 && name != "lr_steps") throw std::runtime_error(file + ": train." + name + " must hold one number");
-        for (double v : values)
-            if (!(v >= k->lo && v <= k->hi) || (k->whole && v != double(long(v))))
-                throw std::runtime_error(file + ": train." + name + " holds " + std::to_string(v) + ", outside what --" +
-                                         k->option + " accepts");
-        if (name == "seed") stored.seed = std::uint64_t(values[0]);
-        if (name == "batch") stored.batch = int(values[0]);
-        if (name == "lr") stored.lr = values[0];
-        if (name == "momentum") stored.momentum = values[0];
-        if (name == "weight_decay") stored.weight_decay = values[0];
-        if (name == "warmup") stored.warmup_batches = int(values[0]);
-        if (name == "lr_steps") stored.lr_steps.assign(values.begin(), values.end());
-        if (name == "limit") stored_limit = int(values[0]);
-        if (args.has(k->option) && setting_values(c, limit, name) != values)
-            throw UsageError("--" + std::string(k->option) + " differs from the run in " + file +
-                             " (a resumed run keeps its settings; start a new run to change them)");
-    }
-    stored.epochs = c.epochs;
-    stored.threads = c.threads;
+    apply_settings(ck.settings, file, stored, stored_limit);
+    const Settings given = run_settings(c, limit), kept = run_settings(stored, stored_limit);
+    for (const auto& [setting, option] : kSettingOptions)
+        for (std::size_t i = 0; i < given.size(); ++i)
+            if (given[i].first == setting && args.has(option) && given[i].second != kept[i].second)
+                throw UsageError("--" + std::string(option) + " differs from the run in " + file +
+                                 " (a resumed run keeps its settings; start a new run to change them)");
     c = stored;
     limit = stored_limit;
 }
@@ -254,7 +210,7 @@ int cmd_train(int argc, char** argv) {
     std::fprintf(stderr, "training %s parameters on %d images (%d test), batch %d, %d threads\n",
                  with_commas(s.model.arch.params()).c_str(), train.count(), test.count(), c.batch, c.threads);
     const auto begin = std::chrono::steady_clock::now();
-    run_epochs(s, c, settings_of(c, limit), train, test, checkpoint);
+    run_epochs(s, c, run_settings(c, limit), train, test, checkpoint);
     save_model(out, s.model);
     const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
     std::fprintf(stderr, "wrote %s (%s total)\n", out.c_str(), duration(total).c_str());

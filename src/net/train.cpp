@@ -17,6 +17,54 @@ double learning_rate(const TrainConfig& c, int epoch) {
     return lr;
 }
 
+namespace {
+
+// What the command line accepts for each setting.
+struct SettingRange {
+    const char* name;
+    double lo, hi;
+    bool whole;
+};
+const SettingRange kSettingRanges[] = {
+    {"seed", 0, 2147483647, true},     {"batch", 1, 65536, true},     {"lr", 0, 100, false},
+    {"momentum", 0, 0.999999, false},  {"weight_decay", 0, 1, false}, {"warmup", 0, 100000000, true},
+    {"lr_steps", 1, 100000, true},     {"limit", 0, 100000000, true},
+};
+
+} // namespace
+
+Settings run_settings(const TrainConfig& c, int limit) {
+    return {{"seed", {double(c.seed)}},
+            {"batch", {double(c.batch)}},
+            {"lr", {c.lr}},
+            {"momentum", {c.momentum}},
+            {"weight_decay", {c.weight_decay}},
+            {"warmup", {double(c.warmup_batches)}},
+            {"lr_steps", std::vector<double>(c.lr_steps.begin(), c.lr_steps.end())},
+            {"limit", {double(limit)}}};
+}
+
+void apply_settings(const Settings& s, const std::string& file, TrainConfig& c, int& limit) {
+    for (const auto& [name, values] : s) {
+        const SettingRange* r = nullptr;
+        for (const SettingRange& k : kSettingRanges) r = name == k.name ? &k : r;
+        if (!r) continue; // a setting of a newer version: not ours to judge
+        if (values.size() != 1 && name != "lr_steps") throw std::runtime_error(file + ": train." + name + " must hold one number");
+        for (double v : values)
+            if (!(v >= r->lo && v <= r->hi) || (r->whole && v != double(long(v))))
+                throw std::runtime_error(file + ": train." + name + " holds " + std::to_string(v) + ", outside " +
+                                         std::to_string(r->lo) + ".." + std::to_string(r->hi) + (r->whole ? " (whole numbers)" : ""));
+        if (name == "seed") c.seed = std::uint64_t(values[0]);
+        if (name == "batch") c.batch = int(values[0]);
+        if (name == "lr") c.lr = values[0];
+        if (name == "momentum") c.momentum = values[0];
+        if (name == "weight_decay") c.weight_decay = values[0];
+        if (name == "warmup") c.warmup_batches = int(values[0]);
+        if (name == "lr_steps") c.lr_steps.assign(values.begin(), values.end());
+        if (name == "limit") limit = int(values[0]);
+    }
+}
+
 int predicted_class(const Tensor<float>& logits, int j) {
     const int classes = logits.shape.c;
     const float* z = logits.ptr() + std::size_t(j) * classes;

@@ -23,6 +23,15 @@ struct TrainConfig {
     std::uint64_t seed = 1;
 };
 
+// The settings a resumed run keeps (every one changes the run), as a
+// checkpoint stores them: seed, batch, lr, momentum, weight_decay, warmup,
+// lr_steps and limit (how many training images; 0 = all).
+Settings run_settings(const TrainConfig& c, int limit);
+// A checkpoint's settings applied to c and limit, each checked against the
+// range the command line accepts for it; throws std::runtime_error naming the
+// file and the setting. Settings it does not know are left alone.
+void apply_settings(const Settings& s, const std::string& file, TrainConfig& c, int& limit);
+
 struct Progress {
     int epoch, epochs, batch, batches;
     double loss, accuracy, images_per_second, seconds;

@@ -12,6 +12,7 @@
 #include "io/npy.hpp"
 #include "io/zip.hpp"
 #include "net/model.hpp"
+#include "net/train.hpp"
 #include "net/onnx_export.hpp"
 #include "net/visualize.hpp"
 
@@ -42,7 +43,8 @@ void check_suite(const std::vector<std::uint8_t>& bytes) {
         if (it == files.end()) throw std::runtime_error(path + ": not in the suite");
         return it->second;
     };
-    golden_check(suite, "fuzz-suite", nullptr, "", "float32");
+    for (const GoldenResult& r : golden_check(suite, "fuzz-suite", nullptr, "", "float32")) // as `golden check` exits 1
+        if (!r.pass) throw std::runtime_error(r.case_name + ": " + r.output + ": " + r.problem);
 }
 
 } // namespace
@@ -67,7 +69,13 @@ void run_target(const std::string& name, const std::vector<std::uint8_t>& bytes)
     else if (name == "json") parse_json(text, "fuzz.json");
     else if (name == "spec") parse_arch(text, "fuzz.spec");
     else if (name == "model") use_model(model_from_npz(npz_decode(bytes, "fuzz.npz"), "fuzz.npz"));
-    else if (name == "checkpoint") use_model(checkpoint_from_npz(npz_decode(bytes, "fuzz.npz"), "fuzz.npz").state.model);
+    else if (name == "checkpoint") { // as `train --resume` reads it
+        const Checkpoint ck = checkpoint_from_npz(npz_decode(bytes, "fuzz.npz"), "fuzz.npz");
+        TrainConfig c;
+        int limit = 0;
+        apply_settings(ck.settings, "fuzz.npz", c, limit);
+        use_model(ck.state.model);
+    }
     else if (name == "golden") check_suite(bytes);
     else if (name == "image") image_from_bytes(bytes, bytes.size() > 6 && bytes[1] == 'N' ? "fuzz.npy" : "fuzz.pgm");
     else throw std::invalid_argument("unknown fuzz target '" + name + "'");
