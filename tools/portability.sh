@@ -85,14 +85,14 @@ run_row() {
     test_allconv="$runner $bin"
     [ "$runner" = wine ] && test_allconv=$(echo "$bin" | tr / '\\')
     # shellcheck disable=SC2086
-    GTEST_FILTER="$filter" WINEDEBUG=-all make -j1 BUILD="$dir/build" CXX="$cxx" WERROR=1 CXXFLAGS=-O2 $vars RUN="$runner" \
+    env ${filter:+GTEST_FILTER=$filter} WINEDEBUG=-all make -j1 BUILD="$dir/build" CXX="$cxx" WERROR=1 CXXFLAGS=-O2 $vars RUN="$runner" \
         TEST_ALLCONV="$test_allconv" test >>"$log" 2>&1
     local passed failed
     passed=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) tests\?\.\r\?$/\1/p' "$log" | tail -1)
     failed=$(sed -n 's/^ *\([0-9]*\) FAILED TESTS\?\r\?$/\1/p' "$log" | tail -1)
     grep -q "install-test: 1 passed" "$log" && echo "install=yes" >>"$res" || echo "install=no" >>"$res"
     echo "tests=${passed:-0} passed, ${failed:-0} failed${filter:+ (2 dataset tests left out under emulation)}" >>"$res"
-    [ -n "$passed" ] && [ -z "$failed" ] && grep -q "install-test: 1 passed" "$log" && echo "tests_ok=yes" >>"$res"
+    [ "${passed:-0}" -gt 100 ] && [ -z "$failed" ] && grep -q "install-test: 1 passed" "$log" && echo "tests_ok=yes" >>"$res"
     export WINEDEBUG=-all
     # shellcheck disable=SC2086
     if $runner "$bin" golden write "$dir/golden" >>"$log" 2>&1 && diff -r "$dir/golden" data/golden >>"$log" 2>&1; then
