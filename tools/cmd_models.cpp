@@ -20,7 +20,12 @@ extern const char* const describe_help =
     "\n"
     "Prints each layer of a zoo model or of your own spec file: its name (the\n"
     "names other commands take, e.g. conv6), output shape, parameters and\n"
-    "multiply-adds, then the canonical spec text. Spec grammar: src/arch.hpp.\n";
+    "multiply-adds, then the canonical spec text. Spec grammar: src/net/arch.hpp.\n"
+    "--width, --input and --classes apply to zoo models only.\n"
+    "\n"
+    "Limits: at most 2^31-1 values in any layer's output, 2^28 parameters, and 2 GiB\n"
+    "for the parameters and every layer's output of one image (in float); a spec of\n"
+    "at most 1 MiB.\n";
 
 int cmd_models(int argc, char** argv) {
     if (wants_help(argc, argv, models_help)) return 0;

@@ -33,11 +33,6 @@ std::uint64_t Layer::macs() const {
     return std::uint64_t(out.c) * out.h * out.w * in.c * k * k;
 }
 
-const char* arch_limits_text() {
-    return "Limits: at most 2^31-1 values in any layer's output, 2^28 parameters, and 2 GiB\n"
-           "for the parameters and every layer's output of one image (in float).\n";
-}
-
 std::uint64_t arch_memory_bytes(const Arch& a, int n) {
     std::uint64_t values = std::uint64_t(n) * a.input.size();
     for (const Layer& l : a.layers) values += std::uint64_t(n) * l.out.size() + l.params();

@@ -56,8 +56,6 @@ struct Arch {
 // parameters and every layer's output of one image, in float.
 constexpr std::uint64_t max_arch_params = std::uint64_t(1) << 28;   // 268,435,456: 1 GiB of float
 constexpr std::uint64_t max_image_bytes = std::uint64_t(2) << 30;   // 2 GiB
-// What the limits above say, for --help texts.
-const char* arch_limits_text();
 
 // Bytes of float for the parameters and every layer's output, for a batch of n.
 std::uint64_t arch_memory_bytes(const Arch& a, int n = 1);
