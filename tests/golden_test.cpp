@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "golden/golden.hpp"
+#include "net/net.hpp"
 #include "io/file.hpp"
 #include "io/idx.hpp"
 #include "io/json.hpp"
@@ -137,10 +138,67 @@ TEST(Golden, BrokenManifestsAreClearErrors) {
     } catch (const std::runtime_error& e) {
         EXPECT_NE(std::string(e.what()).find("format_version 99"), std::string::npos) << e.what();
     }
-    std::ofstream(d + "/manifest.json") << "{\"format_version\": 1, \"cases\": [{\"name\": \"x\", \"op\": \"conv\", \"params\": {}, "
+    std::ofstream(d + "/manifest.json") << "{\"format_version\": 2, \"cases\": [{\"name\": \"x\", \"op\": \"conv\", \"params\": {}, "
                                            "\"inputs\": {\"x\": \"x/missing.npy\"}, \"outputs\": {}}]}";
     std::vector<GoldenResult> r = golden_check(d, "", "float32");
     ASSERT_EQ(r.size(), 1u);
     EXPECT_FALSE(r[0].pass);
     EXPECT_NE(r[0].problem.find("missing.npy"), std::string::npos) << r[0].problem;
+}
+
+// No output a wrong backend passes by accident: in the committed suite, every
+// output has non-zero values (at least 1% of them, at least two), counted
+// here independently of the generator's own check.
+TEST(Golden, EveryOutputHasNonZeroValues) {
+    if (!fs::exists("data/golden/manifest.json")) GTEST_SKIP() << "run from the repository root";
+    const std::vector<std::uint8_t> m = read_file_bytes("data/golden/manifest.json");
+    const Json manifest = parse_json(std::string(m.begin(), m.end()), "manifest.json");
+    int outputs = 0;
+    for (const Json& c : manifest.at("cases").items())
+        for (const auto& [key, path] : c.at("outputs").members()) {
+            const std::vector<double> v = read_npy("data/golden/" + path.str()).to_double();
+            std::size_t nonzero = 0;
+            for (double x : v) nonzero += x != 0;
+            EXPECT_GE(nonzero * 100, v.size()) << path.str() << ": " << nonzero << " of " << v.size() << " non-zero";
+            EXPECT_GE(nonzero, v.size() == 1 ? 1u : 2u) << path.str();
+            ++outputs;
+        }
+    EXPECT_GT(outputs, 300);
+}
+
+// The conventions that real backends get wrong at exact zeros are pinned: the
+// ReLU cases hold inputs of exactly 0 with a non-zero signal above them, and
+// every network case's first convolution gives exactly 0 somewhere for image 0.
+TEST(Golden, ExactZerosPinTheConventions) {
+    if (!fs::exists("data/golden/manifest.json")) GTEST_SKIP() << "run from the repository root";
+    for (const char* rule : {"backprop", "deconvnet", "guided"}) {
+        const std::string dir = std::string("data/golden/relu_backward_") + rule + "/";
+        const std::vector<double> f = read_npy(dir + "f.npy").to_double(), r = read_npy(dir + "r.npy").to_double();
+        int pinned = 0;
+        for (std::size_t i = 0; i < f.size(); ++i) pinned += f[i] == 0 && r[i] > 0;
+        EXPECT_GE(pinned, 3) << rule;
+    }
+    const std::vector<std::uint8_t> m = read_file_bytes("data/golden/manifest.json");
+    const Json manifest = parse_json(std::string(m.begin(), m.end()), "manifest.json");
+    int networks = 0;
+    for (const Json& c : manifest.at("cases").items()) {
+        if (c.at("op").str() != "network") continue;
+        const Arch arch = parse_arch(c.at("params").at("spec").str(), c.at("name").str());
+        NpzEntries in;
+        for (const auto& [key, path] : c.at("inputs").members()) in.emplace_back(key, read_npy("data/golden/" + path.str()));
+        Params<double> p = zero_params<double>(arch);
+        for (std::size_t i = 0; i < arch.layers.size(); ++i)
+            if (arch.layers[i].kind == LayerKind::conv) {
+                p.weight[i].data = npz_get(in, arch.layers[i].name + ".weight", "").to_double();
+                p.bias[i].data = npz_get(in, arch.layers[i].name + ".bias", "").to_double();
+            }
+        Tensor<double> x0(arch.input);
+        const std::vector<double> x = npz_get(in, "x", "").to_double();
+        std::copy_n(x.begin(), x0.size(), x0.data.begin());
+        Tape<double> tape;
+        net_forward(arch, p, x0, tape);
+        EXPECT_GT(std::count(tape.out[0].data.begin(), tape.out[0].data.end(), 0.0), 0) << c.at("name").str();
+        ++networks;
+    }
+    EXPECT_EQ(networks, 13);
 }

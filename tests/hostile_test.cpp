@@ -335,14 +335,16 @@ std::vector<Case> golden_cases(const Workspace& w) {
         {"g_dev_zero", [&](Json& m) { first_case(m, "gap_forward_backward").at("inputs").set("x", "../../../../../../dev/zero"); }, "not a plain path"},
         {"g_absolute", [&](Json& m) { first_case(m, "gap_forward_backward").at("inputs").set("x", "/etc/passwd"); }, "not a plain path"},
         {"g_no_cases", [](Json& m) { m.set("cases", Json::array()); }, "no case"},
-        {"g_version", [](Json& m) { m.set("format_version", 2); }, "format_version"},
+        {"g_version", [](Json& m) { m.set("format_version", 1); }, "format_version"},
         {"g_unknown_op", [&](Json& m) { first_case(m, "gap_forward_backward").set("op", "batchnorm"); }, "unknown golden operation"},
         {"g_kernel", [&](Json& m) { first_case(m, "conv_k3_s2_p1_odd").at("params").set("kernel", 99999); }, "kernel"},
         {"g_stride0", [&](Json& m) { first_case(m, "conv_k3_s2_p1_odd").at("params").set("stride", 0); }, "stride"},
         {"g_rule", [&](Json& m) { first_case(m, "relu_backward_guided").at("params").set("rule", "magic"); }, "unknown rule"},
         {"g_spec", [&](Json& m) { first_case(m, "net_all_cnn_a").at("params").set("spec", "input 1x2x2; conv 1024 k1 p67108863; gap"); }, "spec"},
-        {"g_unit", [&](Json& m) { first_case(m, "net_all_cnn_a").at("params").set("unit_target", "unit:conv1:999:0:0"); }, "999"},
-        {"g_class", [&](Json& m) { first_case(m, "net_all_cnn_a").at("params").set("class_target", 99); }, "99"},
+        {"g_unit", [&](Json& m) { first_case(m, "net_all_cnn_a").at("params").at("targets").item(1) = "unit:conv1:999:0:0"; }, "999"},
+        {"g_class", [&](Json& m) { first_case(m, "net_all_cnn_a").at("params").at("targets").item(0) = "class:99"; }, "99"},
+        {"g_two_classes", [&](Json& m) { first_case(m, "net_all_cnn_a").at("params").at("targets").item(1) = "class:1"; }, "two targets"},
+        {"g_image", [&](Json& m) { first_case(m, "net_all_cnn_a").at("params").set("signal_image", 7); }, "signal_image"},
         {"g_negative_tol", [&](Json& m) {
              first_case(m, "gap_forward_backward").at("tolerance").at("float32").at("y").set("rtol", -1.0);
          }, "negative"},
@@ -369,11 +371,11 @@ std::vector<Case> golden_cases(const Workspace& w) {
     array_case("g_labels_fraction", "net_all_cnn_a/labels.npy", NpyArray::from_double({1.5, 2}, {2}), "1.5");
     // Manifests that are not JSON a strict reader accepts, or not there.
     for (const auto& [name, text] : std::vector<std::pair<std::string, std::string>>{
-             {"g_json_01", "{\"format_version\": 01, \"cases\": []}"},
-             {"g_json_1dot", "{\"format_version\": 1., \"cases\": []}"},
-             {"g_json_dup", "{\"format_version\": 1, \"format_version\": 1, \"cases\": []}"},
+             {"g_json_01", "{\"format_version\": 02, \"cases\": []}"},
+             {"g_json_1dot", "{\"format_version\": 2., \"cases\": []}"},
+             {"g_json_dup", "{\"format_version\": 2, \"format_version\": 2, \"cases\": []}"},
              {"g_json_deep", std::string(1000, '[')},
-             {"g_json_trailing", "{\"format_version\": 1, \"cases\": [],}"}}) {
+             {"g_json_trailing", "{\"format_version\": 2, \"cases\": [],}"}}) {
         w.text(name + "/manifest.json", text);
         cases.push_back({"golden check " + w.path(name), "manifest.json"});
     }

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "../fast/dispatch.hpp"
+#include "../layers/dropout.hpp"
 #include "../layers/gap.hpp"
 #include "../layers/softmax.hpp"
 #include "../net/net.hpp"
@@ -200,23 +201,40 @@ NpzEntries compute_network(const Json& p, const NpzEntries& in, const Compute& c
         out.emplace_back("grad." + arch.layers[i].name + ".weight", as_f8(grads.weight[i], nchw(grads.weight[i].shape)));
         out.emplace_back("grad." + arch.layers[i].name + ".bias", as_f8(grads.bias[i], {arch.layers[i].out_c}));
     }
-    // Signals for image 0 alone, from a class logit and from one unit.
+    // Signals for image 0 alone (a batch of one), from each target, under each rule.
+    const int image = param(p, "signal_image", 0, n - 1);
     Tensor<T> x0(batch_shape(arch.input, 1));
-    std::copy_n(net.x.ptr(), x0.size(), x0.ptr());
+    std::copy_n(net.x.ptr() + std::size_t(image) * x0.size(), x0.size(), x0.ptr());
     Tape<T> one;
     net_forward(arch, net.params, x0, one, compute);
-    const Target targets[2] = {parse_target("class:" + std::to_string(p.at("class_target").integer()), arch),
-                               parse_target(p.at("unit_target").str(), arch)};
-    const char* target_names[2] = {"class", "unit"};
-    for (int t = 0; t < 2; ++t)
+    std::vector<std::string> seen;
+    for (const Json& text : p.at("targets").items()) {
+        const Target t = parse_target(text.str(), arch);
+        const std::string kind = text.str().substr(0, text.str().find(':'));
+        if (std::find(seen.begin(), seen.end(), kind) != seen.end()) bad("two targets of kind " + kind);
+        seen.push_back(kind);
+        int layer = 0;
+        const Tensor<T> seed = make_seed(arch, one, t, layer);
         for (Rule r : {Rule::backprop, Rule::deconvnet, Rule::guided}) {
-            Tensor<T> seed(one.out[targets[t].layer].shape, T(0));
-            if (t == 0) seed.data[targets[t].c] = T(1);
-            else seed.at(0, targets[t].c, targets[t].y, targets[t].x) = T(1);
-            const Tensor<T> dx = net_signal(arch, net.params, one, targets[t].layer, seed, r, compute);
-            out.emplace_back(std::string("signal.") + rule_name(r) + "." + target_names[t], as_f8(dx, nchw(dx.shape)));
+            const Tensor<T> dx = net_signal(arch, net.params, one, layer, seed, r, compute);
+            out.emplace_back(std::string("signal.") + rule_name(r) + "." + kind, as_f8(dx, nchw(dx.shape)));
         }
+    }
     return out;
+}
+
+template <class T>
+NpzEntries compute_dropout(const Json& p, const NpzEntries& in) {
+    const std::vector<long> xd = dims_of(in, "x", 4);
+    const double prob = p.at("p").number();
+    const Tensor<T> x = tensor<T>(in, "x", xd), dy = tensor<T>(in, "dy", xd);
+    const std::vector<double> u = npz_get(in, "u", "the case").to_finite_double("u");
+    if (npz_get(in, "u", "the case").shape != xd) bad("u must have x's shape");
+    Tensor<T> mask(x.shape), y(x.shape), dx(x.shape);
+    dropout_mask_from_uniform(prob, x.size(), u.data(), mask.ptr());
+    dropout_apply(x.size(), mask.ptr(), x.ptr(), y.ptr());
+    dropout_apply(x.size(), mask.ptr(), dy.ptr(), dx.ptr());
+    return {{"y", as_f8(y, xd)}, {"dx", as_f8(dx, xd)}};
 }
 
 template <class T>
@@ -227,6 +245,7 @@ NpzEntries compute(const std::string& op, const Json& p, const NpzEntries& in, c
     if (op == "gap") return compute_gap<T>(in);
     if (op == "softmax_cross_entropy") return compute_softmax<T>(in);
     if (op == "network") return compute_network<T>(p, in, c);
+    if (op == "dropout") return compute_dropout<T>(p, in);
     throw std::runtime_error("unknown golden operation '" + op + "'");
 }
 

@@ -13,6 +13,10 @@ namespace allconv {
 template <class T>
 void dropout_mask(Rng& rng, double p, std::size_t count, T* mask);
 
+// The same rule from given uniform numbers u in [0, 1): mask[i] = u[i] < p ? 0 : 1/(1-p).
+template <class T>
+void dropout_mask_from_uniform(double p, std::size_t count, const double* u, T* mask);
+
 // y = x * mask (forward) and dx = dy * mask (backward) are the same product.
 template <class T>
 void dropout_apply(std::size_t count, const T* mask, const T* in, T* out);

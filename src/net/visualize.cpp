@@ -57,32 +57,36 @@ Target parse_target(const std::string& text, const Arch& arch) {
     throw std::invalid_argument("target '" + text + "': expected class:K, unit:LAYER:C:Y:X or channel:LAYER:C");
 }
 
-Tensor<float> make_seed(const Arch& arch, const Tape<float>& tape, const Target& t, int& layer) {
+template <class T>
+Tensor<T> make_seed(const Arch& arch, const Tape<T>& tape, const Target& t, int& layer) {
     layer = t.layer < 0 ? arch.logits_layer() : t.layer;
-    const Tensor<float>& out = tape.out.at(layer);
+    const Tensor<T>& out = tape.out.at(layer);
     if (out.shape.n != 1) throw std::invalid_argument("make_seed: expects a batch of one image");
-    Tensor<float> seed(out.shape, 0.f);
+    Tensor<T> seed(out.shape, T(0));
     switch (t.kind) {
     case Target::Kind::predicted_class: {
         std::size_t best = 0;
         for (std::size_t k = 1; k < out.size(); ++k)
             if (out.data[k] > out.data[best]) best = k;
-        seed.data[best] = 1.f;
+        seed.data[best] = T(1);
         break;
     }
-    case Target::Kind::class_logit: seed.data[t.c] = 1.f; break;
-    case Target::Kind::unit: seed.at(0, t.c, t.y, t.x) = 1.f; break;
+    case Target::Kind::class_logit: seed.data[t.c] = T(1); break;
+    case Target::Kind::unit: seed.at(0, t.c, t.y, t.x) = T(1); break;
     case Target::Kind::channel: { // the strongest activation of the channel; first one on ties
         const std::size_t plane = out.shape.plane(), base = std::size_t(t.c) * plane;
         std::size_t best = 0;
         for (std::size_t i = 1; i < plane; ++i)
             if (out.data[base + i] > out.data[base + best]) best = i;
-        seed.data[base + best] = 1.f;
+        seed.data[base + best] = T(1);
         break;
     }
     }
     return seed;
 }
+
+template Tensor<float> make_seed<float>(const Arch&, const Tape<float>&, const Target&, int&);
+template Tensor<double> make_seed<double>(const Arch&, const Tape<double>&, const Target&, int&);
 
 Tensor<float> explain(const Arch& arch, const Params<float>& params, const Tape<float>& tape, const Target& t,
                       Rule rule, const Compute& compute) {

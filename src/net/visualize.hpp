@@ -25,7 +25,8 @@ Target parse_target(const std::string& text, const Arch& arch);
 
 // The seed: 1 at the chosen neuron of the target layer, 0 elsewhere, for a
 // batch of one already run forward on `tape` (which must reach that layer).
-Tensor<float> make_seed(const Arch& arch, const Tape<float>& tape, const Target& t, int& layer);
+template <class T>
+Tensor<T> make_seed(const Arch& arch, const Tape<T>& tape, const Target& t, int& layer);
 
 // Forward-pass-dependent seed, then backward under `rule`: the input-space signal.
 Tensor<float> explain(const Arch& arch, const Params<float>& params, const Tape<float>& tape, const Target& t,
