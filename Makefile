@@ -7,6 +7,7 @@
 #   make sanitize     the test suite under AddressSanitizer + UBSan
 #   make fuzz         libFuzzer on every parser (clang), FUZZ_SECONDS each (default 20)
 #   make portability  every Debian compiler and CPU (cross + qemu, MinGW + wine)
+#   make mutants      backend bugs the golden suite must catch (tools/mutants.txt)
 #   make compare-pooling   the paper's pooling-vs-stride comparison -> docs/results.md
 #   make install PREFIX=DIR   static library, headers, pkg-config file
 #   make clean
@@ -80,7 +81,7 @@ GTEST_LIBS := -lgtest -lgtest_main
 GTEST_INC :=
 endif
 
-.PHONY: all test demo bench sanitize fuzz install clean deps portability compare-pooling
+.PHONY: all test demo bench sanitize fuzz install clean deps portability mutants compare-pooling
 all: $(ALLCONV)
 
 $(BUILD)/obj/%.o: %.cpp
@@ -166,6 +167,10 @@ fuzz: $(FUZZ_BINS) $(BUILD)/fuzz-seeds
 
 portability:
 	bash tools/portability.sh
+
+# Backend bugs the golden suite must catch (tools/mutants.txt): each must fail golden check.
+mutants:
+	python3 tools/mutants.py --build $(BUILD) --cxx $(CXX)
 
 bench: $(ALLCONV)
 	$(ALLCONV) bench

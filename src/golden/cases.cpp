@@ -218,6 +218,9 @@ std::vector<GoldenCase> head_cases() {
     softmax.inputs = {{"logits", f4(random_values(30, 600, 4.0), {3, 10})},
                       {"labels", NpyArray::from_int64({7, 0, 3}, {3})}};
     cases.push_back(softmax);
+    GoldenCase jvp{"softmax_forward_backward", "softmax"};
+    jvp.inputs = {{"logits", f4(random_values(24, 620, 3.0), {4, 6})}, {"dprobs", f4(random_values(24, 621), {4, 6})}};
+    cases.push_back(jvp);
     // Logits up to 1000: exp overflows, even in double, unless the maximum is subtracted first.
     GoldenCase large{"softmax_cross_entropy_large_logits", "softmax_cross_entropy"};
     std::vector<double> z = random_values(12, 610, 5.0);

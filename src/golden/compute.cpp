@@ -224,6 +224,17 @@ NpzEntries compute_network(const Json& p, const NpzEntries& in, const Compute& c
 }
 
 template <class T>
+NpzEntries compute_softmax_layer(const NpzEntries& in) {
+    const std::vector<long> zd = dims_of(in, "logits", 2);
+    const Tensor<T> z = tensor<T>(in, "logits", zd), dp = tensor<T>(in, "dprobs", zd);
+    const int n = z.shape.n, k = z.shape.c;
+    Tensor<T> p(z.shape), dz(z.shape);
+    softmax_forward(n, k, z.ptr(), p.ptr());
+    softmax_backward(n, k, p.ptr(), dp.ptr(), dz.ptr());
+    return {{"probs", as_f8(p, {n, k})}, {"dlogits", as_f8(dz, {n, k})}};
+}
+
+template <class T>
 NpzEntries compute_dropout(const Json& p, const NpzEntries& in) {
     const std::vector<long> xd = dims_of(in, "x", 4);
     const double prob = p.at("p").number();
@@ -246,6 +257,7 @@ NpzEntries compute(const std::string& op, const Json& p, const NpzEntries& in, c
     if (op == "softmax_cross_entropy") return compute_softmax<T>(in);
     if (op == "network") return compute_network<T>(p, in, c);
     if (op == "dropout") return compute_dropout<T>(p, in);
+    if (op == "softmax") return compute_softmax_layer<T>(in);
     throw std::runtime_error("unknown golden operation '" + op + "'");
 }
 
