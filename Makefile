@@ -140,7 +140,7 @@ sanitize:
 # and what earlier runs found (build-fuzz/corpus_<target>). FUZZ_JOBS at a time.
 FUZZ_SECONDS ?= 20
 FUZZ_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-FUZZ_TARGETS := npy npz inflate idx pnm json spec model checkpoint golden image
+FUZZ_TARGETS := npy npz inflate idx pnm json spec model checkpoint golden image onnx
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CXXFLAGS := -std=c++17 -O1 -g $(FUZZ_SAN) -Isrc -Itests -pthread
 FUZZ_LIB_OBJ := $(LIB_SRC:src/%.cpp=build-fuzz/obj/%.o) build-fuzz/obj/fuzz/targets.o build-fuzz/obj/fuzz/mutate.o

@@ -539,6 +539,9 @@ std::vector<Case> argument_cases(const Workspace& w) {
         {"train --out " + w.out("x.npz") + data, "--model"},
         {"train --model " + w.path("s_kernel.spec") + " --out " + w.out("x.npz") + data, "s_kernel.spec"},
         {"eval --model " + m + " --limit -1" + data, "--limit"},
+        {"onnx-tests", "folder"},
+        {"onnx-tests " + w.path("nowhere"), "nowhere"},
+        {"onnx-tests " + w.path("out"), "onnx-tests"},
     };
 }
 

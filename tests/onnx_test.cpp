@@ -5,6 +5,8 @@
 #include <cstring>
 
 #include "io/bytes.hpp"
+#include "io/onnx.hpp"
+#include "io/protobuf.hpp"
 #include "net/onnx_export.hpp"
 #include "net/zoo.hpp"
 
@@ -146,4 +148,37 @@ TEST(Onnx, EveryZooModelExports) {
         for (const Layer& l : m.arch.layers) convs += l.kind == LayerKind::conv;
         EXPECT_EQ(all(graph, 5).size(), 2 * convs) << name;
     }
+}
+
+// The reader: protobuf's own example (field 1 = 150 is 08 96 01), lengths and
+// varints checked against the bytes there, and our export read back whole.
+TEST(OnnxRead, WireFormatByHandAndExportReadBack) {
+    const std::uint8_t example[] = {0x08, 0x96, 0x01, 0x12, 0x02, 'h', 'i'};
+    const std::vector<ProtoField> f = proto_fields(example, sizeof example, "example");
+    ASSERT_EQ(f.size(), 2u);
+    EXPECT_EQ(f[0].number, 1);
+    EXPECT_EQ(f[0].value, 150u);
+    EXPECT_EQ(f[1].text(), "hi");
+    const std::uint8_t truncated[] = {0x12, 0x05, 'h'}, endless[] = {0x08, 0x80, 0x80};
+    EXPECT_THROW(proto_fields(truncated, sizeof truncated, "t"), std::runtime_error);
+    EXPECT_THROW(proto_fields(endless, sizeof endless, "t"), std::runtime_error);
+
+    Model m;
+    m.arch = parse_arch("input 1x6x5; conv 3 k3 p1; relu; maxpool k3 s2 p1; conv 2 k1; relu; gap; softmax");
+    m.params = init_params<float>(m.arch, 4);
+    m.mean = {0.5f};
+    m.std = {2.0f};
+    const OnnxModel back = onnx_decode_model(onnx_encode(m, "tiny"), "tiny.onnx");
+    EXPECT_EQ(back.opset, 13);
+    std::string ops;
+    for (const OnnxNode& n : back.nodes) ops += n.op_type + " ";
+    EXPECT_EQ(ops, "Sub Div Conv Relu MaxPool Conv Relu GlobalAveragePool Flatten Softmax ");
+    const OnnxAttribute* pads = back.nodes[4].attribute("pads");
+    ASSERT_NE(pads, nullptr);
+    EXPECT_EQ(pads->ints, (std::vector<std::int64_t>{1, 1, 1, 1}));
+    for (const OnnxTensor& t : back.initializers)
+        if (t.name == "conv1.weight") {
+            EXPECT_EQ(t.dims, (std::vector<std::int64_t>{3, 1, 3, 3}));
+            EXPECT_EQ(t.values, std::vector<double>(m.params.weight[0].data.begin(), m.params.weight[0].data.end()));
+        }
 }

@@ -33,6 +33,8 @@ extern const char* const golden_help;
 int cmd_golden(int argc, char** argv);
 extern const char* const export_help;
 int cmd_export(int argc, char** argv);
+extern const char* const onnx_tests_help;
+int cmd_onnx_tests(int argc, char** argv);
 
 const std::vector<Command>& commands() {
     static const std::vector<Command> list = {
@@ -45,6 +47,7 @@ const std::vector<Command>& commands() {
         {"top-patches", "the paper's figures: top images per unit, deconvnet vs guided", top_patches_help, cmd_top_patches},
         {"export", "write a model as ONNX (opset 13)", export_help, cmd_export},
         {"golden", "write or check the golden suite for other backends", golden_help, cmd_golden},
+        {"onnx-tests", "ONNX's own conformance tests through our layers", onnx_tests_help, cmd_onnx_tests},
         {"bench", "time the forward, backward and training passes (make bench)", bench_help, cmd_bench},
         {"extract", "write dataset images as PGM files", extract_help, cmd_extract},
     };

@@ -1,47 +1,18 @@
-// onnx_export: protobuf wire format (varints, length-delimited fields) and the ONNX
-// messages it needs. Field numbers are those of onnx/onnx.proto.
+// onnx_export: the ONNX messages a model needs, written with io/protobuf.hpp.
+// Field numbers are those of onnx/onnx.proto.
 #include "onnx_export.hpp"
 
 #include <stdexcept>
 
 #include "../io/bytes.hpp"
 #include "../io/file.hpp"
+#include "../io/protobuf.hpp"
 
 namespace allconv {
 
 namespace {
 
-// One protobuf message under construction.
-class Message {
-public:
-    const std::vector<std::uint8_t>& bytes() const { return b_; }
-
-    Message& varint(int field, std::uint64_t v) {
-        key(field, 0);
-        put_varint(v);
-        return *this;
-    }
-    Message& bytes(int field, const void* data, std::size_t n) {
-        key(field, 2);
-        put_varint(n);
-        const auto* p = static_cast<const std::uint8_t*>(data);
-        b_.insert(b_.end(), p, p + n);
-        return *this;
-    }
-    Message& string(int field, const std::string& s) { return bytes(field, s.data(), s.size()); }
-    Message& message(int field, const Message& m) { return bytes(field, m.b_.data(), m.b_.size()); }
-
-private:
-    void key(int field, int wire) { put_varint((std::uint64_t(field) << 3) | std::uint64_t(wire)); }
-    void put_varint(std::uint64_t v) {
-        while (v >= 0x80) {
-            b_.push_back(std::uint8_t(v | 0x80));
-            v >>= 7;
-        }
-        b_.push_back(std::uint8_t(v));
-    }
-    std::vector<std::uint8_t> b_;
-};
+using Message = ProtoWriter;
 
 // onnx.proto field numbers used below.
 enum : int {

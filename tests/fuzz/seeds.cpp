@@ -12,6 +12,7 @@
 #include "io/image.hpp"
 #include "io/zip.hpp"
 #include "net/model.hpp"
+#include "net/onnx_export.hpp"
 
 using namespace allconv;
 
@@ -62,6 +63,7 @@ int main(int argc, char** argv) {
     const std::string out = argv[1];
     const Model m = tiny_model();
     write(out + "/model", "tiny.npz", npz_encode(model_to_npz(m)));
+    write(out + "/onnx", "tiny.onnx", onnx_encode(m, "tiny"));
     Model strided = m;
     strided.arch = parse_arch("input 3x6x6; dropout 0.2; conv 4 k3 s2 p1; relu; conv 3 k1; relu; gap");
     strided.params = init_params<float>(strided.arch, 4);

@@ -10,6 +10,7 @@
 #include "io/inflate.hpp"
 #include "io/json.hpp"
 #include "io/npy.hpp"
+#include "io/onnx.hpp"
 #include "io/zip.hpp"
 #include "net/model.hpp"
 #include "net/train.hpp"
@@ -50,8 +51,8 @@ void check_suite(const std::vector<std::uint8_t>& bytes) {
 } // namespace
 
 const std::vector<std::string>& target_names() {
-    static const std::vector<std::string> names = {"npy",   "npz",  "inflate", "idx",        "pnm",   "json",
-                                                   "spec",  "model", "checkpoint", "golden", "image"};
+    static const std::vector<std::string> names = {"npy",  "npz",   "inflate",    "idx",    "pnm",   "json",
+                                                   "spec", "model", "checkpoint", "golden", "image", "onnx"};
     return names;
 }
 
@@ -78,7 +79,10 @@ void run_target(const std::string& name, const std::vector<std::uint8_t>& bytes)
     }
     else if (name == "golden") check_suite(bytes);
     else if (name == "image") image_from_bytes(bytes, bytes.size() > 6 && bytes[1] == 'N' ? "fuzz.npy" : "fuzz.pgm");
-    else throw std::invalid_argument("unknown fuzz target '" + name + "'");
+    else if (name == "onnx") { // a model for onnx-tests; the tensors inside it are TensorProtos, as the .pb files
+        if (bytes.size() > 1 && bytes[0] == 0x08 && bytes[1] < 0x20) onnx_decode_tensor(bytes.data(), bytes.size(), "fuzz.pb");
+        else onnx_decode_model(bytes, "fuzz.onnx");
+    } else throw std::invalid_argument("unknown fuzz target '" + name + "'");
 }
 
 } // namespace allconv::fuzz

@@ -12,7 +12,7 @@
 
 namespace allconv::fuzz {
 
-// npy npz inflate idx pnm json spec model checkpoint golden image
+// npy npz inflate idx pnm json spec model checkpoint golden image onnx
 const std::vector<std::string>& target_names();
 
 // Runs target `name` on `bytes`; throws std::invalid_argument for an unknown name.
