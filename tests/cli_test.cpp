@@ -12,6 +12,7 @@
 #include "cli_util.hpp"
 #include "io/file.hpp"
 #include "io/idx.hpp"
+#include "io/json.hpp"
 #include "io/npy.hpp"
 #include "rng.hpp"
 
@@ -173,4 +174,22 @@ TEST(Cli, VisualizeFailuresWriteNoOutput) {
     EXPECT_NE(missing.err.find("nope.pgm"), std::string::npos) << missing.err;
     EXPECT_FALSE(exists(out));
     EXPECT_FALSE(exists(out + ".tmp"));
+}
+
+// predict --raw and --json give the logits unrounded: the same numbers as the
+// worked tiny model (visualize_test.cpp): x = [2, -1] -> relu(conv1) = [2, 0, 0, 1]
+// -> conv2 = [2, -2] -> gap = 0. The JSON's probabilities sum to 1.
+TEST(Cli, PredictWritesTheLogitsUnrounded) {
+    const std::string model = tiny_model(), x = ::testing::TempDir() + "allconv_x.npy", dir = ::testing::TempDir();
+    Outcome r = run("predict --model " + model + " " + x + " " + x + " --top 1 --raw " + dir + "allconv_l.npy --json " +
+                    dir + "allconv_l.json");
+    ASSERT_EQ(r.status, 0) << r.err;
+    const NpyArray logits = read_npy(dir + "allconv_l.npy");
+    EXPECT_EQ(logits.shape, (std::vector<long>{2, 1}));
+    EXPECT_EQ(logits.to_double(), (std::vector<double>{0.0, 0.0}));
+    const std::vector<std::uint8_t> j = read_file_bytes(dir + "allconv_l.json");
+    const Json doc = parse_json(std::string(j.begin(), j.end()), "l.json");
+    ASSERT_EQ(doc.at("images").items().size(), 2u);
+    EXPECT_EQ(doc.at("images").items()[0].at("probabilities").items()[0].number(), 1.0);
+    EXPECT_EQ(doc.at("images").items()[1].at("file").str(), x);
 }

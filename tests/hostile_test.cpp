@@ -541,7 +541,7 @@ std::vector<Case> argument_cases(const Workspace& w) {
         {"eval --model " + m + " --limit -1" + data, "--limit"},
         {"onnx-tests", "folder"},
         {"onnx-tests " + w.path("nowhere"), "nowhere"},
-        {"onnx-tests " + w.path("out"), "onnx-tests"},
+        {"onnx-tests " + w.path("out"), "no ONNX test"},
     };
 }
 

@@ -8,6 +8,7 @@
 #include "canvas.hpp"
 #include "cli.hpp"
 #include "io/file.hpp"
+#include "io/json.hpp"
 #include "io/image.hpp"
 #include "net/model.hpp"
 #include "io/npy.hpp"
@@ -39,9 +40,13 @@ extern const char* const visualize_help =
     "  --out FILE.png      the grid\n";
 
 extern const char* const predict_help =
-    "usage: allconv predict --model model.npz IMAGE... [--top K]\n"
+    "usage: allconv predict --model model.npz IMAGE... [--top K] [--raw FILE.npy] [--json FILE]\n"
     "\n"
-    "Prints the top K classes (default 3) with their probabilities for each image.\n";
+    "Prints the top K classes (default 3) with their probabilities for each image.\n"
+    "  --raw FILE.npy      also write the logits, unrounded: (images, classes) float32\n"
+    "  --json FILE         also write logits and probabilities per image, every number\n"
+    "                      exactly the float computed (for comparing another backend)\n"
+    "  --threads T         default: all cores\n";
 
 namespace {
 
@@ -137,6 +142,44 @@ Canvas draw_grid(const Request& q, const std::vector<std::string>& paths, std::v
     return canvas;
 }
 
+// "file:  Class 93.1%  Other 5.0%  ..." for the top classes.
+void print_top(const std::string& file, const std::vector<float>& p, int top, int classes) {
+    std::vector<int> order(p.size());
+    for (std::size_t k = 0; k < p.size(); ++k) order[k] = int(k);
+    std::sort(order.begin(), order.end(), [&](int a, int b) { return p[a] != p[b] ? p[a] > p[b] : a < b; });
+    std::printf("%s:", file.c_str());
+    for (int k = 0; k < top; ++k) std::printf("  %s %.1f%%", class_name(order[k], classes).c_str(), 100 * p[order[k]]);
+    std::printf("\n");
+}
+
+// --raw FILE.npy: the logits, (images, classes) float32; --json FILE: logits and
+// probabilities per image, every number exactly the float computed.
+void write_predictions(const Args& args, const std::vector<float>& logits, const std::vector<float>& probs, int classes) {
+    const long n = long(logits.size()) / classes;
+    StagedFiles files;
+    if (args.has("raw")) files.add(args.str("raw", ""), npy_encode(NpyArray::from_float(logits, {n, classes})));
+    if (args.has("json")) {
+        Json images = Json::array();
+        for (long i = 0; i < n; ++i) {
+            Json one = Json::object(), z = Json::array(), p = Json::array();
+            one.set("file", args.positional()[std::size_t(i)]);
+            for (int k = 0; k < classes; ++k) {
+                z.push(double(logits[std::size_t(i * classes + k)]));
+                p.push(double(probs[std::size_t(i * classes + k)]));
+            }
+            one.set("logits", z);
+            one.set("probabilities", p);
+            images.push(one);
+        }
+        Json doc = Json::object();
+        doc.set("model", args.str("model", ""));
+        doc.set("images", images);
+        const std::string text = doc.dump();
+        files.add(args.str("json", ""), std::vector<std::uint8_t>(text.begin(), text.end()));
+    }
+    files.commit();
+}
+
 } // namespace
 
 int cmd_visualize(int argc, char** argv) {
@@ -168,27 +211,33 @@ int cmd_visualize(int argc, char** argv) {
 
 int cmd_predict(int argc, char** argv) {
     if (wants_help(argc, argv, predict_help)) return 0;
-    Args args(argc, argv, {"model", "top", "threads"}, {});
+    const Args args(argc, argv, {"model", "top", "threads", "raw", "json"}, {});
     if (!args.has("model")) throw UsageError("--model is required");
     if (args.positional().empty()) throw UsageError("name at least one image");
-    Model m = load_model(args.str("model", ""));
+    std::vector<std::pair<std::string, std::string>> outputs;
+    for (const char* o : {"raw", "json"})
+        if (args.has(o)) outputs.emplace_back(o, args.str(o, ""));
+    std::vector<std::string> inputs = args.positional();
+    inputs.push_back(args.str("model", ""));
+    check_outputs(outputs, inputs);
+    const Model m = load_model(args.str("model", ""));
     const int classes = m.arch.layers[m.arch.logits_layer()].out.c;
     const int top = args.integer("top", 3, 1, classes);
     const Compute compute = Compute::fast_path(args.integer("threads", hardware_threads(), 1, 1024));
-    for (const std::string& path : args.positional()) {
-        Tensor<float> x = load_input(m, path);
-        normalise(m, x);
+    std::vector<Tensor<float>> images; // every image read before anything is printed or written
+    for (const std::string& path : args.positional()) images.push_back(load_input(m, path));
+    std::vector<float> logits, probs;
+    for (std::size_t i = 0; i < images.size(); ++i) {
+        normalise(m, images[i]);
         Tape<float> tape;
-        net_forward(m.arch, m.params, x, tape, compute);
-        std::vector<float> p = probabilities(m, tape);
-        std::vector<int> order(p.size());
-        for (std::size_t k = 0; k < p.size(); ++k) order[k] = int(k);
-        std::sort(order.begin(), order.end(), [&](int a, int b) { return p[a] != p[b] ? p[a] > p[b] : a < b; });
-        std::printf("%s:", path.c_str());
-        for (int k = 0; k < top; ++k)
-            std::printf("  %s %.1f%%", class_name(order[k], classes).c_str(), 100 * p[order[k]]);
-        std::printf("\n");
+        net_forward(m.arch, m.params, images[i], tape, compute);
+        const std::vector<float> p = probabilities(m, tape);
+        const Tensor<float>& z = tape.out[m.arch.logits_layer()];
+        logits.insert(logits.end(), z.data.begin(), z.data.end());
+        probs.insert(probs.end(), p.begin(), p.end());
+        print_top(args.positional()[i], p, top, classes);
     }
+    write_predictions(args, logits, probs, classes);
     return 0;
 }
 
