@@ -100,7 +100,7 @@ TEST(Cli, HelpForEveryCommand) {
     Outcome top = run("--help");
     EXPECT_EQ(top.status, 0);
     for (const char* cmd : {"models", "describe", "train", "eval", "predict", "visualize", "top-patches", "export",
-                            "golden", "onnx-tests", "bench", "extract"}) {
+                            "golden", "onnx-tests", "init", "bench", "extract"}) {
         EXPECT_NE(top.out.find(cmd), std::string::npos) << cmd;
         Outcome r = run(std::string(cmd) + " --help");
         EXPECT_EQ(r.status, 0) << cmd;

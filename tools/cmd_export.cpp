@@ -1,4 +1,4 @@
-// allconv export: a model as ONNX, for other runtimes.
+// allconv export / init: a model as ONNX, for other runtimes; a fresh model file, for other backends.
 #include <cstdio>
 #include <stdexcept>
 
@@ -41,6 +41,39 @@ int cmd_export(int argc, char** argv) {
         throw std::runtime_error(name + ": " + e.what());
     }
     std::printf("wrote %s (%s parameters)\n", args.str("onnx", "").c_str(), with_commas(m.arch.params()).c_str());
+    return 0;
+}
+
+extern const char* const init_help =
+    "usage: allconv init --model NAME|SPECFILE --out model.npz [--seed S] [--bias B]\n"
+    "                    [--width W] [--input CxHxW] [--classes K]\n"
+    "\n"
+    "Writes an untrained model file: He-initialised weights from --seed (default 1),\n"
+    "biases drawn uniformly from [-B, B] (default 0, as He initialisation has it) and\n"
+    "no input normalisation (mean 0, std 1). For checking another backend on any zoo\n"
+    "network (tools/backends/onnxruntime/check.js). The network must end in gap.\n";
+
+int cmd_init(int argc, char** argv) {
+    if (wants_help(argc, argv, init_help)) return 0;
+    std::vector<std::string> valued = {"model", "out", "seed", "bias"};
+    valued.insert(valued.end(), arch_options().begin(), arch_options().end());
+    const Args args(argc, argv, valued, {});
+    if (!args.has("model") || !args.has("out")) throw UsageError("--model and --out are required");
+    check_outputs({{"out", args.str("out", "")}}, {args.str("model", "")});
+    const std::uint64_t seed = std::uint64_t(args.integer("seed", 1, 0, 2147483647));
+    const double bias = args.real("bias", 0.0, 0.0, 10.0);
+    Model m;
+    m.arch = load_arch(args.str("model", ""), args);
+    m.params = init_params<float>(m.arch, seed);
+    Rng rng(seed ^ 0xB1A5ull);
+    for (Tensor<float>& b : m.params.bias)
+        for (float& v : b.data) v = float(bias * (2.0 * rng.uniform() - 1.0));
+    m.mean.assign(std::size_t(m.arch.input.c), 0.0f);
+    m.std.assign(std::size_t(m.arch.input.c), 1.0f);
+    const NpzEntries entries = model_to_npz(m);
+    model_from_npz(entries, args.str("model", "")); // the checks every reader of the file will make
+    write_npz(args.str("out", ""), entries);
+    std::printf("wrote %s (%s parameters)\n", args.str("out", "").c_str(), with_commas(m.arch.params()).c_str());
     return 0;
 }
 

@@ -33,6 +33,8 @@ extern const char* const golden_help;
 int cmd_golden(int argc, char** argv);
 extern const char* const export_help;
 int cmd_export(int argc, char** argv);
+extern const char* const init_help;
+int cmd_init(int argc, char** argv);
 extern const char* const onnx_tests_help;
 int cmd_onnx_tests(int argc, char** argv);
 
@@ -46,6 +48,7 @@ const std::vector<Command>& commands() {
         {"visualize", "backprop / deconvnet / guided backprop images as a PNG grid", visualize_help, cmd_visualize},
         {"top-patches", "the paper's figures: top images per unit, deconvnet vs guided", top_patches_help, cmd_top_patches},
         {"export", "write a model as ONNX (opset 13)", export_help, cmd_export},
+        {"init", "write an untrained model file (He weights), for testing backends", init_help, cmd_init},
         {"golden", "write or check the golden suite for other backends", golden_help, cmd_golden},
         {"onnx-tests", "ONNX's own conformance tests through our layers", onnx_tests_help, cmd_onnx_tests},
         {"bench", "time the forward, backward and training passes (make bench)", bench_help, cmd_bench},
