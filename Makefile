@@ -118,8 +118,10 @@ $(TEST_OBJ): | deps
 
 # How the tests start the command line (a cross build under wine needs the bare .exe path).
 TEST_ALLCONV ?= $(strip $(RUN) $(ALLCONV))
+# The suite runs in TEST_SHARDS parts side by side (one per core, at most 4; one under wine).
+TEST_SHARDS ?= $(if $(EXE),1,$(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n > 4 ? 4 : n ))))
 test: $(BUILD)/tests$(EXE) $(ALLCONV)
-	cd $(CURDIR) && ALLCONV="$(TEST_ALLCONV)" $(RUN) $(BUILD)/tests$(EXE) $(GTEST_ARGS)
+	cd $(CURDIR) && ALLCONV="$(TEST_ALLCONV)" bash tools/run_tests.sh $(BUILD)/tests$(EXE) $(TEST_SHARDS) $(RUN)
 	EXTRA_FLAGS="$(EXTRA_FLAGS) $(ARCH_FLAGS)" LDLIBS="$(LDLIBS)" RUN="$(RUN)" bash tests/install_test.sh $(CXX) $(BUILD)
 
 # The static library, public headers (include/allconv/, the tree of src/) and a pkg-config file.

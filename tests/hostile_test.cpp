@@ -545,14 +545,19 @@ std::vector<Case> argument_cases(const Workspace& w) {
     };
 }
 
-// Every file under the workspace, with its size: nothing may appear, vanish or change.
-std::map<std::string, std::uintmax_t> listing(const std::string& root) {
+// The files under a folder (all of them, or its top level only), with their
+// sizes: nothing may appear, vanish or change.
+std::map<std::string, std::uintmax_t> listing(const std::string& root, bool recursive = true) {
     std::map<std::string, std::uintmax_t> files;
-    for (const auto& e : fs::recursive_directory_iterator(root)) {
+    const auto add = [&](const fs::directory_entry& e) {
         std::error_code ec;
         const auto size = e.is_regular_file(ec) ? e.file_size(ec) : 0;
         files[fs::relative(e.path(), root).generic_string()] = size;
-    }
+    };
+    if (recursive)
+        for (const auto& e : fs::recursive_directory_iterator(root)) add(e);
+    else
+        for (const auto& e : fs::directory_iterator(root)) add(e);
     return files;
 }
 
@@ -565,7 +570,7 @@ TEST(Hostile, EveryCraftedInputIsOneClearLineAndLeavesNoFile) {
     for (const auto& group : {model_cases(w), spec_cases(w), image_cases(w), golden_cases(w), dataset_cases(w),
                               checkpoint_cases(w), argument_cases(w)})
         cases.insert(cases.end(), group.begin(), group.end());
-    const auto before = listing(w.root());
+    const auto before = listing(w.root()), top = listing(w.root(), false), outputs = listing(w.out(""), false);
     int checked = 0;
     for (const Case& c : cases) {
         const allconv::testing::Outcome r = allconv::testing::run_allconv(c.args);
@@ -582,10 +587,11 @@ TEST(Hostile, EveryCraftedInputIsOneClearLineAndLeavesNoFile) {
             EXPECT_EQ(r.err.rfind("allconv: ", 0), 0u) << shown;
             EXPECT_NE(r.err.find(c.names), std::string::npos) << shown;
         }
-        const auto after = listing(w.root());
-        EXPECT_TRUE(after == before) << shown << "\n  the workspace changed";
+        // Where outputs go, after every case; the whole workspace once at the end.
+        EXPECT_TRUE(listing(w.root(), false) == top && listing(w.out(""), false) == outputs) << shown << "\n  a file was left behind";
         ++checked;
     }
+    EXPECT_TRUE(listing(w.root()) == before) << "the workspace changed";
     EXPECT_GE(checked, 150);
     std::printf("[ %d hostile cases ]\n", checked);
 }
