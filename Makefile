@@ -4,6 +4,7 @@
 #   make test         every test suite (installs GoogleTest first when it can)
 #   make demo         visualize the shipped model on the sample images -> out/demo.png
 #   make bench        the speed table (a benchmark, never a test)
+#   make bench-peers  the same against PyTorch and ONNX Runtime, as ratios
 #   make sanitize     the test suite under AddressSanitizer + UBSan
 #   make fuzz         libFuzzer on every parser (clang), FUZZ_SECONDS each (default 20)
 #   make portability  every Debian compiler and CPU (cross + qemu, MinGW + wine)
@@ -81,14 +82,14 @@ GTEST_LIBS := -lgtest -lgtest_main
 GTEST_INC :=
 endif
 
-.PHONY: all test demo bench sanitize fuzz install clean deps portability mutants compare-pooling
+.PHONY: all test demo bench bench-peers sanitize fuzz install clean deps portability mutants compare-pooling
 all: $(ALLCONV)
 
 $(BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) $(ALL_CXXFLAGS) -Isrc -Itests $(if $(filter tests/%,$<),$(GTEST_INC),) -c $< -o $@
 
-$(BUILD)/obj/src/fast/gemm.o $(BUILD)/obj/src/fast/conv_fast.o: ALL_CXXFLAGS += $(FAST_FLAGS)
+$(BUILD)/obj/src/fast/gemm.o $(BUILD)/obj/src/fast/conv_fast.o $(BUILD)/obj/src/fast/peak.o: ALL_CXXFLAGS += $(FAST_FLAGS)
 
 $(BUILD)/liballconv.a: $(LIB_OBJ)
 	@rm -f $@
@@ -176,6 +177,10 @@ mutants:
 
 bench: $(ALLCONV)
 	$(ALLCONV) bench
+
+# allconv against PyTorch and ONNX Runtime (when present), alternating rounds, as ratios.
+bench-peers: $(ALLCONV)
+	bash tools/bench_peers.sh $(ALLCONV)
 
 demo: $(ALLCONV)
 	@bash tools/demo.sh $(ALLCONV)

@@ -195,9 +195,9 @@ TEST(ConvFast, MatchesReferenceLoopsInFloat) { fast_matches_reference<float>(1e-
 TEST(ConvFast, MatchesReferenceLoopsInDouble) { fast_matches_reference<double>(1e-12); }
 
 // Every output is computed by one thread in a fixed order: 1, 2 and 7 threads
-// give the same bits. The second geometry has five single-image groups, so 1
-// and 2 threads hand whole groups to threads while 7 threads split each group:
-// both ways must agree.
+// give the same bits, though the work is cut differently (the blocks of input
+// channels of backward to the input, the blocks of weights of backward to the
+// weights, depend on the thread count).
 TEST(ConvFast, BitIdenticalForOneTwoAndSevenThreads) {
     for (ConvGeom g : {conv_geom({5, 16, 19, 13}, 37, 3, 2, 1), conv_geom({5, 16, 40, 40}, 24, 3, 1, 1)}) {
         auto x = random_tensor<float>(g.in_shape(), 1), w = random_tensor<float>(g.weight_shape(), 2);

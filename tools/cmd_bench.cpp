@@ -13,6 +13,7 @@
 #include "fast/conv_fast.hpp"
 #include "net/net.hpp"
 #include "fast/parallel.hpp"
+#include "fast/peak.hpp"
 #include "rng.hpp"
 #include "layers/softmax.hpp"
 #include "net/zoo.hpp"
@@ -57,17 +58,27 @@ struct Row {
     double seconds, gflops;
 };
 
-// The rows measured so far, printed as they come.
+// The rows measured so far, printed as they come, each also as a share of
+// the peak of the cores it used.
 struct Table {
     int reps;
+    double peak; // one core's FMA peak, GFLOP/s
     std::vector<Row> rows;
     void add(const Row& r) {
         rows.push_back(r);
-        std::printf("%-28s %-9s %7d %5d %12.3f %10.1f\n", r.what.c_str(), r.path.c_str(), r.threads, r.batch,
-                    1e3 * r.seconds / r.batch, r.gflops);
+        std::printf("%-28s %-9s %7d %5d %12.3f %10.1f %8.1f%%\n", r.what.c_str(), r.path.c_str(), r.threads, r.batch,
+                    1e3 * r.seconds / r.batch, r.gflops, 100 * r.gflops / (peak * r.threads));
         std::fflush(stdout);
     }
 };
+
+// The processor's name as Linux reports it, or "unknown CPU".
+std::string cpu_name() {
+    std::ifstream info("/proc/cpuinfo");
+    for (std::string line; std::getline(info, line);)
+        if (line.rfind("model name", 0) == 0 && line.find(':') != std::string::npos) return line.substr(line.find(':') + 2);
+    return "unknown CPU";
+}
 
 // Each conv layer's forward alone (fast path, one thread), on the inputs a forward pass gives it.
 void bench_layers(Table& t, const Arch& arch, const Params<float>& params, const Tensor<float>& x) {
@@ -122,11 +133,11 @@ void bench_reference(Table& t, const Arch& arch, const Params<float>& params, co
 }
 
 struct FashionFigures {
-    double images_per_second, visualize_over_forward;
+    double images_per_second_1, images_per_second_all, visualize_over_forward;
 };
 
-// The shipped model's architecture: training images/s, and one visualization against one forward.
-FashionFigures bench_fashion(int reps, int threads) {
+// Training images/s of the shipped model's architecture (batch 64) with `threads`.
+double fashion_training(int reps, int threads) {
     const Arch arch = parse_arch(zoo_spec("all-cnn-c", ZooOptions{{1, 1, 28, 28}, 1.0 / 3.0, 10}));
     const Params<float> params = init_params<float>(arch, 1);
     const Compute c = Compute::fast_path(threads);
@@ -141,8 +152,21 @@ FashionFigures bench_fashion(int reps, int threads) {
         softmax_cross_entropy(batch, 10, tape.out[logits].ptr(), labels.data(), dlogits.ptr());
         net_gradients(arch, params, tape, logits, dlogits, grads, c);
     });
-    std::printf("\ntraining, all-cnn-c width 1/3 on 1x28x28 (the shipped model), batch %d, %d threads: %.0f images/s\n",
-                batch, threads, batch / step);
+    std::printf("training, all-cnn-c width 1/3 on 1x28x28 (the shipped model), batch %d, %d thread%s: %.0f images/s\n",
+                batch, threads, threads > 1 ? "s" : "", batch / step);
+    return batch / step;
+}
+
+// The shipped model's architecture: training images/s, and one visualization against one forward.
+FashionFigures bench_fashion(int reps, int threads) {
+    std::printf("\n");
+    FashionFigures f{fashion_training(reps, 1), threads > 1 ? fashion_training(reps, threads) : 0, 0};
+    if (threads == 1) f.images_per_second_all = f.images_per_second_1;
+    const Arch arch = parse_arch(zoo_spec("all-cnn-c", ZooOptions{{1, 1, 28, 28}, 1.0 / 3.0, 10}));
+    const Params<float> params = init_params<float>(arch, 1);
+    const Compute c = Compute::fast_path(threads);
+    const int logits = arch.logits_layer();
+    Tape<float> tape;
     const Tensor<float> one(batch_shape(arch.input, 1), 0.3f);
     const double f1 = median_seconds(reps * 4, [&] { net_forward(arch, params, one, tape, c); });
     Tensor<float> seed(tape.out[logits].shape, 0.f);
@@ -153,12 +177,15 @@ FashionFigures bench_fashion(int reps, int threads) {
     });
     std::printf("one visualization (forward + guided backward), same model: %.3f ms = %.2f x one forward (%.3f ms)\n",
                 1e3 * v1, v1 / f1, 1e3 * f1);
-    return {batch / step, v1 / f1};
+    f.visualize_over_forward = v1 / f1;
+    return f;
 }
 
 void write_json(const std::string& path, const std::string& model, const Table& t, const FashionFigures& f) {
     Json j = Json::object();
     j.set("model", model);
+    j.set("cpu", cpu_name());
+    j.set("fma_peak_gflops", t.peak);
     Json& rows = j.set("rows", Json::array());
     for (const Row& r : t.rows) {
         Json row = Json::object();
@@ -170,7 +197,8 @@ void write_json(const std::string& path, const std::string& model, const Table& 
         row.set("gflops", r.gflops);
         rows.push(row);
     }
-    j.set("fashion_training_images_per_second", f.images_per_second);
+    j.set("fashion_training_images_per_second_1_thread", f.images_per_second_1);
+    j.set("fashion_training_images_per_second_all_threads", f.images_per_second_all);
     j.set("visualize_over_forward", f.visualize_over_forward);
     j.set("peak_rss_mb", peak_rss_kb() / 1024.0);
     const std::string text = j.dump();
@@ -184,13 +212,15 @@ int cmd_bench(int argc, char** argv) {
     const Args args(argc, argv, {"model", "batch", "threads", "reps", "json"}, {});
     const std::string name = args.str("model", "all-cnn-c");
     const int big = args.integer("batch", 16, 1, 1024), all = args.integer("threads", hardware_threads(), 1, 1024);
-    Table t{args.integer("reps", 5, 1, 1000), {}};
+    Table t{args.integer("reps", 5, 1, 1000), fma_peak_gflops(), {}};
     if (args.has("json")) check_outputs({{"json", args.str("json", "")}}, {});
     const Arch arch = load_arch(name, args);
     const Params<float> params = init_params<float>(arch, 1);
+    std::printf("%s, one core's FMA peak %.1f GFLOP/s (float, measured now)\n", cpu_name().c_str(), t.peak);
     std::printf("%s on %s: %s multiply-adds per image\n\n", name.c_str(), chw_string(arch.input).c_str(),
                 with_commas(arch.macs()).c_str());
-    std::printf("%-28s %-9s %7s %5s %12s %10s\n", "measurement", "path", "threads", "batch", "ms/image", "GFLOP/s");
+    std::printf("%-28s %-9s %7s %5s %12s %10s %9s\n", "measurement", "path", "threads", "batch", "ms/image", "GFLOP/s",
+                "of peak");
     const std::vector<int> thread_counts = all > 1 ? std::vector<int>{1, all} : std::vector<int>{1};
     for (int batch : {1, big}) {
         Tensor<float> x(batch_shape(arch.input, batch));

@@ -88,8 +88,9 @@ run_row() {
     env ${filter:+GTEST_FILTER=$filter} WINEDEBUG=-all make -j1 BUILD="$dir/build" CXX="$cxx" WERROR=1 CXXFLAGS=-O2 $vars RUN="$runner" \
         TEST_ALLCONV="$test_allconv" test >>"$log" 2>&1
     local passed failed
-    passed=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) tests\?\.\r\?$/\1/p' "$log" | tail -1)
-    failed=$(sed -n 's/^ *\([0-9]*\) FAILED TESTS\?\r\?$/\1/p' "$log" | tail -1)
+    # make test runs the suite in shards: add up every shard's counts.
+    passed=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) tests\?\.\r\?$/\1/p' "$log" | awk '{s += $1} END {if (NR) print s}')
+    failed=$(sed -n 's/^ *\([0-9]*\) FAILED TESTS\?\r\?$/\1/p' "$log" | awk '{s += $1} END {if (NR) print s}')
     grep -q "install-test: 1 passed" "$log" && echo "install=yes" >>"$res" || echo "install=no" >>"$res"
     echo "tests=${passed:-0} passed, ${failed:-0} failed${filter:+ (2 dataset tests left out under emulation)}" >>"$res"
     [ "${passed:-0}" -gt 100 ] && [ -z "$failed" ] && grep -q "install-test: 1 passed" "$log" && echo "tests_ok=yes" >>"$res"

@@ -1,8 +1,9 @@
-// conv_fast: im2col + blocked GEMM convolution, forward and backward.
+// conv_fast: convolution as matrix multiplies, with the im2col matrix packed
+// slice by slice straight from the image (never built whole).
 #include "conv_fast.hpp"
 
 #include <algorithm>
-#include <functional>
+#include <numeric>
 #include <vector>
 
 #include "gemm.hpp"
@@ -12,187 +13,223 @@ namespace allconv {
 
 namespace {
 
-// Sizes of one group of images, and the group size itself.
-struct Grouping {
-    int rows;        // C * k * k: one row of col per (channel, ky, kx)
-    int pixels;      // OH * OW: output pixels of one image
-    int group;       // images per group
+// Consecutive columns of the im2col matrix (output pixels) in one image and
+// one output row: column p0 + q is output pixel (oy, ox0 + q) and reads input
+// columns ix0 + q * stride. A run never crosses a strip of NR columns.
+struct Run {
+    int p0, len;
+    long image; // offset of its image in x (or of its row block in dy)
+    int pixel;  // oy * OW + ox0 within the image
+    int iy0, ix0;
 };
 
-Grouping grouping(const ConvGeom& g) {
-    Grouping gr;
-    gr.rows = g.in_c * g.k * g.k;
-    gr.pixels = g.out_h * g.out_w;
-    const long budget = 1L << 18; // elements of col per group (1 MB of float: stays in L2)
-    long per_image = long(gr.rows) * gr.pixels;
-    gr.group = int(std::max(1L, std::min(long(g.batch), budget / std::max(1L, per_image))));
-    return gr;
-}
-
-// The output columns ox whose input column ix = ox * stride - pad + kx lies
-// inside the image: [lo, hi). Outside it the zero padding is read.
-void valid_columns(const ConvGeom& g, int kx, int& lo, int& hi) {
-    lo = 0;
-    while (lo < g.out_w && lo * g.stride - g.pad + kx < 0) ++lo;
-    hi = g.out_w;
-    while (hi > lo && (hi - 1) * g.stride - g.pad + kx >= g.in_w) --hi;
-}
-
-// col[r][j * pixels + p] for images first..first+count-1, r = (c*k + ky)*k + kx,
-// p = oy * OW + ox: the input pixel (iy, ix) that weight r meets at output p.
-// The same index formula as conv.cpp, with the bounds test hoisted out of the
-// inner loop (valid_columns), since this copy is a large part of the work.
+// The runs of columns j0 .. j0 + n - 1 (j = image * OH * OW + oy * OW + ox).
 template <class T>
-void im2col(const ConvGeom& g, const Grouping& gr, const T* x, int first, int count, T* col, int threads) {
-    const long ld = long(count) * gr.pixels;
-    parallel_for(g.in_c, threads, [&](int c) { // one task per input channel: its k*k rows of col
-        for (int j = 0; j < count; ++j) {
-            const T* xn = x + std::size_t(first + j) * g.in_c * g.in_h * g.in_w;
-            for (int ky = 0; ky < g.k; ++ky)
-                for (int kx = 0; kx < g.k; ++kx) {
-                    T* dst = col + long((c * g.k + ky) * g.k + kx) * ld + long(j) * gr.pixels;
-                    int lo, hi;
-                    valid_columns(g, kx, lo, hi);
-                    for (int oy = 0; oy < g.out_h; ++oy) {
-                        T* row = dst + oy * g.out_w;
-                        int iy = oy * g.stride - g.pad + ky;
-                        if (iy < 0 || iy >= g.in_h) {
-                            std::fill(row, row + g.out_w, T(0));
-                            continue;
-                        }
-                        const T* src = xn + (c * g.in_h + iy) * g.in_w; // the input row iy
-                        const int shift = kx - g.pad;                   // ix = ox * stride + shift
-                        std::fill(row, row + lo, T(0));
-                        for (int ox = lo; ox < hi; ++ox) row[ox] = src[ox * g.stride + shift];
-                        std::fill(row + hi, row + g.out_w, T(0));
-                    }
-                }
+void runs_of(const ConvGeom& g, long j0, int n, std::vector<Run>& runs) {
+    constexpr int NR = Tiles<T>::NR;
+    const long P = long(g.out_h) * g.out_w;
+    runs.clear();
+    for (int p = 0; p < n;) {
+        const long j = j0 + p, image = j / P;
+        const int pixel = int(j % P), oy = pixel / g.out_w, ox = pixel % g.out_w;
+        const int len = std::min({g.out_w - ox, n - p, NR - p % NR});
+        runs.push_back(Run{p, len, image, pixel, oy * g.stride - g.pad, ox * g.stride - g.pad});
+        p += len;
+    }
+}
+
+// row[q] = the input row `src` at ix_first + q * stride for q < len, 0 where that is padding.
+template <class T>
+void gather_row(const ConvGeom& g, const T* src, int ix_first, int len, T* row, long step) {
+    int lo = 0, hi = len; // the valid q: 0 <= ix_first + q * stride < in_w
+    if (ix_first < 0) lo = std::min(len, (-ix_first + g.stride - 1) / g.stride);
+    hi = ix_first >= g.in_w ? 0 : std::min(len, (g.in_w - 1 - ix_first) / g.stride + 1);
+    hi = std::max(hi, lo);
+    for (int q = 0; q < lo; ++q) row[q * step] = T(0);
+    for (int q = lo; q < hi; ++q) row[q * step] = src[ix_first + q * g.stride];
+    for (int q = hi; q < len; ++q) row[q * step] = T(0);
+}
+
+// Rows p0 .. p0 + kc - 1 of im2col, the tile's columns, in the packed B layout
+// of gemm.hpp: strip s holds columns s*NR .. +NR, row by row; zeros past n.
+template <class T>
+void pack_b_im2col(const ConvGeom& g, const T* x, const std::vector<Run>& runs, int n, int p0, int kc, T* dst) {
+    constexpr int NR = Tiles<T>::NR;
+    const int last = n / NR * NR; // zero the padding columns of the last strip
+    if (n % NR)
+        for (int p = 0; p < kc; ++p) std::fill_n(dst + std::size_t(last) * kc + std::size_t(p) * NR + n % NR, NR - n % NR, T(0));
+    for (int r = p0; r < p0 + kc; ++r) {
+        const int c = r / (g.k * g.k), ky = r / g.k % g.k, kx = r % g.k;
+        for (const Run& run : runs) {
+            T* row = dst + std::size_t(run.p0 / NR * NR) * kc + std::size_t(r - p0) * NR + run.p0 % NR;
+            const int iy = run.iy0 + ky;
+            if (iy < 0 || iy >= g.in_h) {
+                std::fill_n(row, run.len, T(0));
+                continue;
+            }
+            gather_row(g, x + run.image * g.in_c * g.in_h * g.in_w + (long(c) * g.in_h + iy) * g.in_w, run.ix0 + kx,
+                       run.len, row, 1);
         }
-    });
+    }
 }
 
-// The inverse scatter: dx[image][c][iy][ix] += col[r][j * pixels + p].
+// The same rows as A (MR-row strips over kc columns, for backward to the
+// weights): rows r0 .. r0 + m - 1 of im2col over the columns of `runs`.
 template <class T>
-void col2im(const ConvGeom& g, const Grouping& gr, const T* col, int first, int count, T* dx, int threads) {
-    const long ld = long(count) * gr.pixels;
-    parallel_for(g.in_c, threads, [&](int c) { // one task per input channel: its planes of dx
-        for (int j = 0; j < count; ++j) {
-            T* dxn = dx + std::size_t(first + j) * g.in_c * g.in_h * g.in_w;
-            std::fill(dxn + std::size_t(c) * g.in_h * g.in_w, dxn + std::size_t(c + 1) * g.in_h * g.in_w, T(0));
-            for (int ky = 0; ky < g.k; ++ky)
-                for (int kx = 0; kx < g.k; ++kx) {
-                    const T* src = col + long((c * g.k + ky) * g.k + kx) * ld + long(j) * gr.pixels;
-                    int lo, hi;
-                    valid_columns(g, kx, lo, hi);
-                    for (int oy = 0; oy < g.out_h; ++oy) {
-                        int iy = oy * g.stride - g.pad + ky;
-                        if (iy < 0 || iy >= g.in_h) continue;
-                        T* dst = dxn + (c * g.in_h + iy) * g.in_w;
-                        const T* row = src + oy * g.out_w;
-                        const int shift = kx - g.pad;
-                        for (int ox = lo; ox < hi; ++ox) dst[ox * g.stride + shift] += row[ox];
-                    }
-                }
+void pack_a_im2col(const ConvGeom& g, const T* x, const std::vector<Run>& runs, int r0, int m, int kc, T* dst) {
+    constexpr int MR = Tiles<T>::MR;
+    for (int i = 0; i < padded_rows<T>(m); ++i) {
+        T* strip = dst + std::size_t(i / MR) * MR * kc + i % MR;
+        const int r = r0 + i, c = r / (g.k * g.k), ky = r / g.k % g.k, kx = r % g.k;
+        for (const Run& run : runs) {
+            T* at = strip + std::size_t(run.p0) * MR;
+            const int iy = run.iy0 + ky;
+            if (i >= m || iy < 0 || iy >= g.in_h) {
+                for (int q = 0; q < run.len; ++q) at[q * MR] = T(0);
+                continue;
+            }
+            gather_row(g, x + run.image * g.in_c * g.in_h * g.in_w + (long(c) * g.in_h + iy) * g.in_w, run.ix0 + kx,
+                       run.len, at, MR);
         }
-    });
+    }
 }
 
-// Between NCHW (image, channel, pixel) and the GEMM's (channel, image * pixel).
+// dx[image][c][iy][ix] += ctile(r, column) for rows r0 .. r0 + m - 1 (the
+// inverse of the gather: "col2im"), row by row, column by column. With tiles
+// of a fixed number of columns, an element of dx receives its contributions
+// in the same order whatever the cache sizes or the thread count.
 template <class T>
-void gather_channels(const ConvGeom& g, const Grouping& gr, const T* dy, int first, int count, T* out) {
-    const long ld = long(count) * gr.pixels;
-    for (int j = 0; j < count; ++j)
-        for (int o = 0; o < g.out_c; ++o)
-            std::copy_n(dy + (std::size_t(first + j) * g.out_c + o) * gr.pixels, gr.pixels, out + o * ld + long(j) * gr.pixels);
-}
-
-// Runs fn(first, count, inner_threads) for every group of images. With at
-// least as many groups as threads, whole groups go to threads (one task each,
-// no synchronisation inside); otherwise the groups run in turn and each one
-// splits its own work. Either way every output value gets the same arithmetic.
-void for_each_group(const ConvGeom& g, const Grouping& gr, int threads,
-                    const std::function<void(int index, int first, int count, int inner_threads)>& fn) {
-    const int groups = (g.batch + gr.group - 1) / gr.group;
-    auto run = [&](int i, int inner) { fn(i, i * gr.group, std::min(gr.group, g.batch - i * gr.group), inner); };
-    if (groups >= threads) parallel_for(groups, threads, [&](int i) { run(i, 1); });
-    else
-        for (int i = 0; i < groups; ++i) run(i, threads);
+void col2im(const ConvGeom& g, const std::vector<Run>& runs, const T* ctile, long ldc, int r0, int m, T* dx) {
+    for (int i = 0; i < m; ++i) {
+        const int r = r0 + i, c = r / (g.k * g.k), ky = r / g.k % g.k, kx = r % g.k;
+        const T* crow = ctile + long(i) * ldc;
+        for (const Run& run : runs) {
+            const int iy = run.iy0 + ky, ix_first = run.ix0 + kx;
+            if (iy < 0 || iy >= g.in_h) continue;
+            T* dst = dx + run.image * g.in_c * g.in_h * g.in_w + (long(c) * g.in_h + iy) * g.in_w;
+            int lo = 0; // the q with 0 <= ix_first + q * stride < in_w, as in gather_row
+            if (ix_first < 0) lo = std::min(run.len, (-ix_first + g.stride - 1) / g.stride);
+            const int hi = ix_first >= g.in_w ? 0 : std::min(run.len, (g.in_w - 1 - ix_first) / g.stride + 1);
+            for (int q = lo; q < hi; ++q) dst[ix_first + q * g.stride] += crow[run.p0 + q];
+        }
+    }
 }
 
 } // namespace
 
+// Y = W * im2col + b: A (the weights) packed once, shared by every task; each
+// task owns a block of columns (output pixels, across images).
 template <class T>
 void conv_forward_fast(const ConvGeom& g, const T* x, const T* w, const T* b, T* y, int threads) {
-    const Grouping gr = grouping(g);
-    for_each_group(g, gr, threads, [&](int, int first, int count, int inner) {
-        thread_local std::vector<T> col, out; // per thread, reused across calls
-        const long ld = long(count) * gr.pixels;
-        col.resize(std::size_t(gr.rows) * ld);
-        out.resize(std::size_t(g.out_c) * ld);
-        im2col(g, gr, x, first, count, col.data(), inner);
-        // out (O x count*pixels) = W (O x rows) * col (rows x count*pixels)
-        gemm(g.out_c, int(ld), gr.rows, w, gr.rows, 1, col.data(), ld, 1, out.data(), ld, false, inner);
-        for (int j = 0; j < count; ++j)
-            for (int o = 0; o < g.out_c; ++o) {
-                T* dst = y + (std::size_t(first + j) * g.out_c + o) * gr.pixels;
-                const T* src = out.data() + o * ld + long(j) * gr.pixels;
-                for (int p = 0; p < gr.pixels; ++p) dst[p] = src[p] + b[o];
+    constexpr int NR = Tiles<T>::NR;
+    const int M = g.out_c, K = g.in_c * g.k * g.k, P = g.out_h * g.out_w, nc = blocking().nc;
+    const long N = long(g.batch) * P;
+    thread_local std::vector<T> a_pack;
+    a_pack.resize(std::size_t(padded_rows<T>(M)) * K);
+    pack_a(M, K, w, K, 1, a_pack.data());
+    const T* const a = a_pack.data();
+    parallel_for(int((N + nc - 1) / nc), threads, [&](int t) {
+        const long j0 = long(t) * nc;
+        const int n = int(std::min<long>(nc, N - j0));
+        thread_local std::vector<T> b_pack, c_tile;
+        thread_local std::vector<Run> runs;
+        b_pack.resize(std::size_t((n + NR - 1) / NR) * NR * KC);
+        c_tile.resize(std::size_t(M) * nc);
+        runs_of<T>(g, j0, n, runs);
+        for (int p0 = 0; p0 < K; p0 += KC) {
+            const int kc = std::min(KC, K - p0);
+            pack_b_im2col(g, x, runs, n, p0, kc, b_pack.data());
+            macro_kernel(M, n, kc, a + std::size_t(p0) * padded_rows<T>(M), b_pack.data(), c_tile.data(), nc, p0 == 0);
+        }
+        for (const Run& run : runs) // the tile back to NCHW, plus the bias
+            for (int o = 0; o < M; ++o) {
+                T* dst = y + (run.image * M + o) * P + run.pixel;
+                const T* src = c_tile.data() + std::size_t(o) * nc + run.p0;
+                for (int q = 0; q < run.len; ++q) dst[q] = src[q] + b[o];
             }
     });
 }
 
+// dX = col2im(W^T * dY). A task is one image and one block of input
+// channels: the rows of W^T * dY it computes scatter only onto its own
+// channels of its own image, in a fixed order of column blocks.
 template <class T>
 void conv_backward_input_fast(const ConvGeom& g, const T* dy, const T* w, T* dx, int threads) {
-    const Grouping gr = grouping(g);
-    for_each_group(g, gr, threads, [&](int, int first, int count, int inner) {
-        thread_local std::vector<T> col, dyg;
-        const long ld = long(count) * gr.pixels;
-        col.resize(std::size_t(gr.rows) * ld);
-        dyg.resize(std::size_t(g.out_c) * ld);
-        gather_channels(g, gr, dy, first, count, dyg.data());
-        // col (rows x count*pixels) = W^T (rows x O) * dY (O x count*pixels)
-        gemm(gr.rows, int(ld), g.out_c, w, 1, gr.rows, dyg.data(), ld, 1, col.data(), ld, false, inner);
-        col2im(g, gr, col.data(), first, count, dx, inner);
+    constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
+    const int O = g.out_c, kk = g.k * g.k, R = g.in_c * kk, P = g.out_h * g.out_w;
+    thread_local std::vector<T> a_pack; // W^T: R rows x O
+    a_pack.resize(std::size_t(padded_rows<T>(R)) * O);
+    pack_a(R, O, w, 1, R, a_pack.data());
+    const T* const a = a_pack.data();
+    // Channel blocks start on a strip of MR rows: a multiple of MR / gcd(MR, k*k)
+    // channels; enough blocks for the threads, and a tile of rows x nc within
+    // half of L2. (Blocks never change a sum: each owns its channels of dX.)
+    const int unit = MR / std::gcd(MR, kk), units = (g.in_c + unit - 1) / unit, nc = blocking().nc;
+    const std::size_t rows_in_l2 = std::max<std::size_t>(1, l2_cache_bytes() / 2 / (std::size_t(nc) * sizeof(T)));
+    const int by_cache = int((std::size_t(R) + rows_in_l2 - 1) / rows_in_l2);
+    const int per_image = std::max(1, std::min(units, std::max(by_cache, (4 * threads + g.batch - 1) / g.batch)));
+    const int block = (units + per_image - 1) / per_image * unit, blocks = (g.in_c + block - 1) / block;
+    parallel_for(g.batch * blocks, threads, [&](int t) {
+        const int image = t / blocks, c0 = t % blocks * block, c1 = std::min(g.in_c, c0 + block);
+        const int r0 = c0 * kk, m = (c1 - c0) * kk;
+        thread_local std::vector<T> b_pack, c_tile;
+        thread_local std::vector<Run> runs;
+        std::fill(dx + (long(image) * g.in_c + c0) * g.in_h * g.in_w, dx + (long(image) * g.in_c + c1) * g.in_h * g.in_w, T(0));
+        for (int j0 = 0; j0 < P; j0 += nc) {
+            const int n = std::min(nc, P - j0);
+            b_pack.resize(std::size_t((n + NR - 1) / NR) * NR * KC);
+            c_tile.resize(std::size_t(m) * nc);
+            for (int p0 = 0; p0 < O; p0 += KC) { // B: rows p0.. of dY for this image, columns j0..
+                const int kc = std::min(KC, O - p0);
+                pack_b(kc, n, dy + (long(image) * O + p0) * P + j0, long(P), 1L, b_pack.data());
+                macro_kernel(m, n, kc, a + std::size_t(p0) * padded_rows<T>(R) + std::size_t(r0) * kc, b_pack.data(),
+                             c_tile.data(), nc, p0 == 0);
+            }
+            runs_of<T>(g, long(image) * P + j0, n, runs);
+            col2im(g, runs, c_tile.data(), nc, r0, m, dx);
+        }
     });
 }
 
-// Each group's gradient goes to its own slot, then the slots are added in
-// group order: the sum does not depend on which thread computed which group.
+// dW += dY * im2col^T, computed as its transpose im2col * dY^T (R x O): a task
+// owns a block of rows (weights of some input channels) and sums over every
+// image and pixel in order; then db += the sums of dY.
 template <class T>
 void conv_backward_weights_fast(const ConvGeom& g, const T* x, const T* dy, T* dw, T* db, int threads) {
-    const Grouping gr = grouping(g);
-    const int groups = (g.batch + gr.group - 1) / gr.group;
-    const std::size_t wsize = std::size_t(g.out_c) * gr.rows, slot = wsize + g.out_c;
-    thread_local std::vector<T> buffer; // the calling thread's; the tasks below use it through `partial`
-    buffer.resize(slot * groups);
-    T* const partial = buffer.data();
-    for_each_group(g, gr, threads, [&](int index, int first, int count, int inner) {
-        thread_local std::vector<T> col, dyg;
-        const long ld = long(count) * gr.pixels;
-        col.resize(std::size_t(gr.rows) * ld);
-        dyg.resize(std::size_t(g.out_c) * ld);
-        im2col(g, gr, x, first, count, col.data(), inner);
-        gather_channels(g, gr, dy, first, count, dyg.data());
-        T* pw = partial + slot * index;
-        // dW_group (O x rows) = dY (O x count*pixels) * col^T (count*pixels x rows)
-        gemm(g.out_c, gr.rows, int(ld), dyg.data(), ld, 1, col.data(), 1, ld, pw, gr.rows, false, inner);
-        for (int o = 0; o < g.out_c; ++o) {
-            T sum = T(0);
-            for (long q = 0; q < ld; ++q) sum += dyg[o * ld + q];
-            pw[wsize + o] = sum;
+    constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
+    const int O = g.out_c, R = g.in_c * g.k * g.k, P = g.out_h * g.out_w;
+    const long N = long(g.batch) * P;
+    const int strips = padded_rows<T>(R) / MR, per = std::max(1, (strips + 4 * threads - 1) / (4 * threads));
+    parallel_for((strips + per - 1) / per, threads, [&](int t) {
+        const int r0 = t * per * MR, m = std::min(R - r0, per * MR);
+        thread_local std::vector<T> a_pack, b_pack, c_tile;
+        thread_local std::vector<Run> runs;
+        a_pack.resize(std::size_t(padded_rows<T>(m)) * KC);
+        b_pack.resize(std::size_t((O + NR - 1) / NR) * NR * KC);
+        c_tile.resize(std::size_t(m) * O);
+        for (long k0 = 0; k0 < N; k0 += KC) {
+            const int kc = int(std::min<long>(KC, N - k0));
+            runs_of<T>(g, k0, kc, runs);
+            pack_a_im2col(g, x, runs, r0, m, kc, a_pack.data());
+            for (int s = 0; s * NR < O; ++s) // B = dY^T: B(k, o) = dY[image][o][pixel], zeros past O
+                for (int q = 0; q < NR; ++q) {
+                    T* col = b_pack.data() + std::size_t(s) * NR * kc + q;
+                    const int o = s * NR + q;
+                    for (const Run& run : runs)
+                        for (int i = 0; i < run.len; ++i)
+                            col[std::size_t(run.p0 + i) * NR] = o < O ? dy[(run.image * O + o) * P + run.pixel + i] : T(0);
+                }
+            macro_kernel(m, O, kc, a_pack.data(), b_pack.data(), c_tile.data(), O, k0 == 0);
         }
+        for (int i = 0; i < m; ++i)
+            for (int o = 0; o < O; ++o) dw[long(o) * R + r0 + i] += c_tile[std::size_t(i) * O + o];
     });
-    const int chunks = std::max(1, std::min<int>(int(slot / 4096) + 1, 4 * threads));
-    parallel_for(chunks, threads, [&](int c) {
-        const std::size_t lo = slot * c / chunks, hi = slot * (c + 1) / chunks;
-        for (int i = 0; i < groups; ++i) {
-            const T* pw = partial + slot * i;
-            for (std::size_t e = lo; e < hi; ++e) {
-                if (e < wsize) dw[e] += pw[e];
-                else db[e - wsize] += pw[e];
-            }
-        }
-    });
+    for (int o = 0; o < O; ++o) { // the bias: every image's dY summed, in order
+        T sum = T(0);
+        for (int n = 0; n < g.batch; ++n)
+            for (int p = 0; p < P; ++p) sum += dy[(long(n) * O + o) * P + p];
+        db[o] += sum;
+    }
 }
 
 template void conv_forward_fast<float>(const ConvGeom&, const float*, const float*, const float*, float*, int);

@@ -1,20 +1,25 @@
-// conv_fast: the fast path for convolution, same results as conv.hpp's
+// conv_fast: the fast path for convolution, the same results as conv.hpp's
 // reference loops up to floating-point rounding (tests compare the two).
 //
-// im2col: the input pixels every output pixel looks at are copied into the
-// columns of a matrix, col (C*k*k rows, one column per output pixel), so the
-// whole convolution becomes one matrix multiply, W (O x C*k*k) * col.
-// Backward to the input is W^T * dY followed by col2im (the scatter-add
-// inverse of im2col); backward to the weights is dY * col^T.
-// Images are processed in groups of fixed size (set by the layer's geometry,
-// never by the thread count), so results are bit-identical for any `threads`.
+// Convolution is a matrix multiply in disguise. Let col be the "im2col"
+// matrix: one row per (input channel c, ky, kx), one column per output pixel
+// (image, oy, ox), holding the input pixel that weight meets there:
+//     col[(c*k + ky)*k + kx][(n, oy, ox)] = x[n][c][oy*stride - pad + ky][ox*stride - pad + kx]
+// (0 in the padding). Then
+//     forward             Y   = W (O x C*k*k) * col            (+ bias)
+//     backward to input   col' = W^T * dY, scattered back onto dX ("col2im")
+//     backward to weights dW  = dY * col^T
+// col is never built whole: gemm.hpp packs its operands slice by slice, and
+// here the slices of col are packed straight from the image.
+// Every output element is summed in a fixed order, so results are
+// bit-identical for any `threads`.
 #pragma once
 #include "../layers/conv.hpp"
 
 namespace allconv {
 
 template <class T>
-void conv_forward_fast(const ConvGeom& g, const T* x, const T* w, const T* b, T* y, int threads);
+void conv_forward_fast(const ConvGeom& g, const T* x, const T* w, const T* b, T* y, int threads); // overwrites y
 
 template <class T>
 void conv_backward_input_fast(const ConvGeom& g, const T* dy, const T* w, T* dx, int threads); // overwrites dx

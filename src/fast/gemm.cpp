@@ -1,17 +1,9 @@
-// gemm: a cache-blocked, register-tiled matrix multiply in plain C++.
-//
-// The classic scheme (Goto & van de Geijn, "Anatomy of high-performance matrix
-// multiplication", 2008), written so that compilers vectorise it:
-//   1. C is cut into MC x NC tiles; each tile is one task for one thread.
-//   2. For each slice of KC columns of A / rows of B, the tile's part of A is
-//      copied ("packed") into MR-row strips and B into NR-column strips, so the
-//      inner loop reads both contiguously, whatever the original strides.
-//   3. A micro-kernel multiplies one MR x KC strip by one KC x NR strip into
-//      an MR x NR block of accumulators that fits in vector registers.
-// MR and NR follow the vector width the compiler targets.
+// gemm: packing, the register-tiled micro-kernel, the cache-blocked macro-kernel.
 #include "gemm.hpp"
 
 #include <algorithm>
+#include <fstream>
+#include <string>
 #include <vector>
 
 #include "parallel.hpp"
@@ -20,25 +12,23 @@ namespace allconv {
 
 namespace {
 
-template <class T>
-struct Tiles;
-#if defined(__AVX512F__)
-template <> struct Tiles<float> { static constexpr int MR = 8, NR = 32; };
-template <> struct Tiles<double> { static constexpr int MR = 8, NR = 16; };
-#elif defined(__AVX__)
-template <> struct Tiles<float> { static constexpr int MR = 6, NR = 16; };
-template <> struct Tiles<double> { static constexpr int MR = 6, NR = 8; };
-#else
-template <> struct Tiles<float> { static constexpr int MR = 4, NR = 8; };
-template <> struct Tiles<double> { static constexpr int MR = 4, NR = 4; };
-#endif
-
-constexpr int KC = 256; // depth of one packed slice
-constexpr int MC = 192; // rows of C per task (a multiple of every MR above)
-constexpr int NC = 256; // columns of C per task (a multiple of every NR above)
+// The size in bytes of one level of cache as Linux reports it ("1024K"), or 0.
+std::size_t sysfs_cache_bytes(int level) {
+    for (int index = 0; index < 8; ++index) {
+        const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index) + "/";
+        std::ifstream lv(dir + "level"), type(dir + "type"), size(dir + "size");
+        int l = 0;
+        std::string t, s;
+        if (!(lv >> l) || !(type >> t) || !(size >> s)) continue;
+        if (l != level || t == "Instruction") continue;
+        const std::size_t v = std::size_t(std::strtoul(s.c_str(), nullptr, 10));
+        return s.back() == 'K' ? v << 10 : s.back() == 'M' ? v << 20 : v;
+    }
+    return 0;
+}
 
 // acc (MR x NR) = sum over p of a[p][0..MR) outer b[p][0..NR); then C = or += acc
-// for the mr x nr part that lies inside C.
+// for the mr x nr part that lies inside C. The sum over p runs in order, from 0.
 template <class T, int MR, int NR>
 void micro_kernel(int kc, const T* a, const T* b, T* c, long ldc, int mr, int nr, bool overwrite) {
     T acc[MR][NR] = {};
@@ -57,10 +47,7 @@ void micro_kernel(int kc, const T* a, const T* b, T* c, long ldc, int mr, int nr
         for (int j = 0; j < nr; ++j) c[i * ldc + j] = overwrite ? acc[i][j] : c[i * ldc + j] + acc[i][j];
 }
 
-// Copies the width x kc block of a matrix M(p, q) = src[p * p_stride + q * q_stride]
-// (p = 0..kc-1, q = 0..width-1, only q < valid exists) into dst[p * W + q],
-// zero-filling q >= valid. This is both packings: B strips (q = column) and
-// A strips (q = row of A, read through its transpose).
+// dst[p * W + q] = M(p, q) = src[p * p_stride + q * q_stride] for p < kc, q < valid; 0 for q >= valid.
 template <class T, int W>
 void pack_strip(const T* src, long p_stride, long q_stride, int kc, int valid, T* dst) {
     if (valid == W && q_stride == 1) { // rows already contiguous: plain copies
@@ -79,46 +66,81 @@ void pack_strip(const T* src, long p_stride, long q_stride, int kc, int valid, T
 
 } // namespace
 
+std::size_t l2_cache_bytes() {
+    static const std::size_t l2 = [] {
+        const std::size_t v = sysfs_cache_bytes(2);
+        return v >= (std::size_t(128) << 10) && v <= (std::size_t(64) << 20) ? v : std::size_t(1) << 20;
+    }();
+    return l2;
+}
+
+Blocking blocking() {
+    // A block of mc rows x KC in half of L2 (the other half for the B strips
+    // streaming through and the C tile); nc columns of B per task.
+    static const Blocking b = [] {
+        const std::size_t half = l2_cache_bytes() / 2;
+        const int mc = int(std::clamp<std::size_t>(half / (KC * sizeof(float)) / 48 * 48, 48, 960));
+        return Blocking{mc, 256};
+    }();
+    return b;
+}
+
+template <class T>
+void pack_a(int M, int K, const T* A, long a_row, long a_col, T* dst) {
+    constexpr int MR = Tiles<T>::MR;
+    const int Mr = padded_rows<T>(M);
+    for (int p0 = 0; p0 < K; p0 += KC) {
+        const int kc = std::min(KC, K - p0);
+        for (int s = 0; s < Mr / MR; ++s) {
+            const int row = s * MR;
+            pack_strip<T, MR>(A + long(row) * a_row + long(p0) * a_col, a_col, a_row, kc, std::min(MR, M - row),
+                              dst + std::size_t(p0) * Mr + std::size_t(s) * MR * kc);
+        }
+    }
+}
+
+template <class T>
+void pack_b(int kc, int n, const T* B, long b_row, long b_col, T* dst) {
+    constexpr int NR = Tiles<T>::NR;
+    for (int s = 0; s * NR < n; ++s)
+        pack_strip<T, NR>(B + long(s) * NR * b_col, b_row, b_col, kc, std::min(NR, n - s * NR),
+                          dst + std::size_t(s) * NR * kc);
+}
+
+template <class T>
+void macro_kernel(int m, int n, int kc, const T* a, const T* b, T* C, long ldc, bool overwrite) {
+    constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
+    const int mc = blocking().mc;
+    for (int i0 = 0; i0 < m; i0 += mc) // a block of A that stays in L2
+        for (int sn = 0; sn * NR < n; ++sn) // one B strip, from L1, against every A strip of the block
+            for (int row = i0; row < std::min(m, i0 + mc); row += MR)
+                micro_kernel<T, MR, NR>(kc, a + std::size_t(row) * kc, b + std::size_t(sn) * NR * kc,
+                                        C + long(row) * ldc + long(sn) * NR, ldc, std::min(MR, m - row),
+                                        std::min(NR, n - sn * NR), overwrite);
+}
+
 template <class T>
 void gemm(int M, int N, int K, const T* A, long a_row, long a_col, const T* B, long b_row, long b_col, T* C,
           long ldc, bool accumulate, int threads) {
-    constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
+    constexpr int NR = Tiles<T>::NR;
     if (M <= 0 || N <= 0) return;
     if (K <= 0) {
         if (!accumulate)
             for (int i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, T(0));
         return;
     }
-    const int m_tiles = (M + MC - 1) / MC, n_tiles = (N + NC - 1) / NC;
-    parallel_for(m_tiles * n_tiles, threads, [&](int task) {
-        const int i0 = (task / n_tiles) * MC, j0 = (task % n_tiles) * NC;
-        const int mc = std::min(MC, M - i0), nc = std::min(NC, N - j0);
-        const int m_strips = (mc + MR - 1) / MR, n_strips = (nc + NR - 1) / NR;
-        thread_local std::vector<T> a_pack, b_pack; // reused: no allocation per call once warm
-        a_pack.resize(std::size_t(m_strips) * MR * KC);
-        b_pack.resize(std::size_t(n_strips) * NR * KC);
+    std::vector<T> a_pack(std::size_t(padded_rows<T>(M)) * K);
+    pack_a(M, K, A, a_row, a_col, a_pack.data());
+    const int nc = blocking().nc, tiles = (N + nc - 1) / nc;
+    parallel_for(tiles, threads, [&](int t) { // one task per block of columns: no two tasks share an element of C
+        const int j0 = t * nc, n = std::min(nc, N - j0);
+        thread_local std::vector<T> b_pack;
+        b_pack.resize(std::size_t((n + NR - 1) / NR) * NR * KC);
         for (int p0 = 0; p0 < K; p0 += KC) {
             const int kc = std::min(KC, K - p0);
-            // Pack B: strip s holds columns j0 + s*NR .. +NR, row by row, zero beyond N.
-            for (int s = 0; s < n_strips; ++s) {
-                const int col = j0 + s * NR;
-                pack_strip<T, NR>(B + p0 * b_row + col * b_col, b_row, b_col, kc, std::min(NR, N - col),
-                                  b_pack.data() + std::size_t(s) * NR * kc);
-            }
-            // Pack A: strip s holds rows i0 + s*MR .. +MR, column by column, zero beyond M.
-            for (int s = 0; s < m_strips; ++s) {
-                const int row = i0 + s * MR;
-                pack_strip<T, MR>(A + row * a_row + p0 * a_col, a_col, a_row, kc, std::min(MR, M - row),
-                                  a_pack.data() + std::size_t(s) * MR * kc);
-            }
-            const bool overwrite = p0 == 0 && !accumulate;
-            for (int sn = 0; sn < n_strips; ++sn)
-                for (int sm = 0; sm < m_strips; ++sm) {
-                    const int row = i0 + sm * MR, col = j0 + sn * NR;
-                    micro_kernel<T, MR, NR>(kc, a_pack.data() + std::size_t(sm) * MR * kc,
-                                            b_pack.data() + std::size_t(sn) * NR * kc, C + row * ldc + col, ldc,
-                                            std::min(MR, M - row), std::min(NR, N - col), overwrite);
-                }
+            pack_b(kc, n, B + long(p0) * b_row + long(j0) * b_col, b_row, b_col, b_pack.data());
+            macro_kernel(M, n, kc, a_pack.data() + std::size_t(p0) * padded_rows<T>(M), b_pack.data(), C + j0, ldc,
+                         p0 == 0 && !accumulate);
         }
     });
 }
@@ -134,6 +156,12 @@ void gemm_reference(int M, int N, int K, const T* A, long a_row, long a_col, con
         }
 }
 
+template void pack_a<float>(int, int, const float*, long, long, float*);
+template void pack_a<double>(int, int, const double*, long, long, double*);
+template void pack_b<float>(int, int, const float*, long, long, float*);
+template void pack_b<double>(int, int, const double*, long, long, double*);
+template void macro_kernel<float>(int, int, int, const float*, const float*, float*, long, bool);
+template void macro_kernel<double>(int, int, int, const double*, const double*, double*, long, bool);
 template void gemm<float>(int, int, int, const float*, long, long, const float*, long, long, float*, long, bool, int);
 template void gemm<double>(int, int, int, const double*, long, long, const double*, long, long, double*, long, bool,
                            int);

@@ -2,17 +2,74 @@
 //
 //   C (M x N) = (accumulate ? C : 0) + A (M x K) * B (K x N)
 //
-// A and B are read through strides, so a transposed operand is only a
-// different pair of strides: A(i, p) = A[i*a_row + p*a_col], likewise B.
-// C is row-major with row stride ldc.
-//
-// Blocked and register-tiled (see gemm.cpp). Each element of C is summed over
-// p = 0..K-1 in the same order whatever the thread count, so results are
-// bit-identical for any `threads`.
+// The classic scheme (Goto and van de Geijn, "Anatomy of high-performance
+// matrix multiplication", 2008), in plain C++ that compilers vectorise:
+//   - A is "packed" into strips of MR rows and B into strips of NR columns,
+//     slice by slice of KC along K, so the innermost loop reads both
+//     contiguously whatever their layout (the convolution packs its operands
+//     straight from the image: conv_fast.cpp);
+//   - a micro-kernel multiplies one MR x KC strip by one KC x NR strip into an
+//     MR x NR block of accumulators that lives in vector registers;
+//   - the macro-kernel walks the strips so that a B strip stays in L1 while
+//     the A strips stream from L2.
+// Each element of C is summed over k = 0..K-1 in the same order, in slices of
+// the fixed depth KC, whatever the thread count, the tile sizes or the
+// machine's caches: only the blocking of M and N (which never changes a sum)
+// follows the cache sizes the machine reports.
 #pragma once
+#include <cstddef>
 
 namespace allconv {
 
+// Register tile: MR rows x NR columns of accumulators, by the vector width
+// the compiler targets.
+template <class T>
+struct Tiles;
+#if defined(__AVX512F__)
+template <> struct Tiles<float> { static constexpr int MR = 8, NR = 32; };
+template <> struct Tiles<double> { static constexpr int MR = 8, NR = 16; };
+#elif defined(__AVX__)
+template <> struct Tiles<float> { static constexpr int MR = 6, NR = 16; };
+template <> struct Tiles<double> { static constexpr int MR = 6, NR = 8; };
+#else
+template <> struct Tiles<float> { static constexpr int MR = 4, NR = 8; };
+template <> struct Tiles<double> { static constexpr int MR = 4, NR = 4; };
+#endif
+
+// Depth of one packed slice. Fixed: a different KC would change where partial
+// sums are rounded, and so the last bits.
+constexpr int KC = 256;
+
+// How many rows of A (a multiple of every MR) and columns of B (a multiple of
+// every NR) to handle per block, from the L2 size the machine reports
+// (/sys/devices/system/cpu/cpu0/cache; 1 MiB when it reports none).
+struct Blocking {
+    int mc, nc;
+};
+Blocking blocking();
+std::size_t l2_cache_bytes();
+
+// Rows rounded up to whole strips of MR.
+template <class T>
+constexpr int padded_rows(int m) { return (m + Tiles<T>::MR - 1) / Tiles<T>::MR * Tiles<T>::MR; }
+
+// A (M x K, A(i, p) = A[i*a_row + p*a_col]) packed slice by slice: slice s
+// (rows p0 = s*KC ..) starts at dst + p0 * padded_rows(M) and holds the
+// padded_rows(M) / MR strips of MR rows, each kc x MR, zeros past row M.
+template <class T>
+void pack_a(int M, int K, const T* A, long a_row, long a_col, T* dst);
+
+// kc rows and the `n` columns j0.. of B (B(p, j) = B[p*b_row + j*b_col]) packed
+// into strips of NR columns, each kc x NR, zeros past column n.
+template <class T>
+void pack_b(int kc, int n, const T* B, long b_row, long b_col, T* dst);
+
+// C (m x n, row stride ldc) = or += a x b, for m rows of one packed A slice
+// (strips of MR rows, starting at the first) and n columns of a packed B slice.
+template <class T>
+void macro_kernel(int m, int n, int kc, const T* a, const T* b, T* C, long ldc, bool overwrite);
+
+// The whole product, for operands in any layout (A and B read through strides).
 template <class T>
 void gemm(int M, int N, int K, const T* A, long a_row, long a_col, const T* B, long b_row, long b_col, T* C,
           long ldc, bool accumulate, int threads);
