@@ -52,23 +52,39 @@ void gather_row(const ConvGeom& g, const T* src, int ix_first, int len, T* row, 
 
 // Rows p0 .. p0 + kc - 1 of im2col, the tile's columns, in the packed B layout
 // of gemm.hpp: strip s holds columns s*NR .. +NR, row by row; zeros past n.
+// Run by run: where a kernel offset (ky, kx) falls inside the image depends
+// only on the run, so it is worked out once per run, not once per row.
 template <class T>
 void pack_b_im2col(const ConvGeom& g, const T* x, const std::vector<Run>& runs, int n, int p0, int kc, T* dst) {
     constexpr int NR = Tiles<T>::NR;
-    const int last = n / NR * NR; // zero the padding columns of the last strip
+    const int last = n / NR * NR, kk = g.k * g.k; // zero the padding columns of the last strip
     if (n % NR)
         for (int p = 0; p < kc; ++p) std::fill_n(dst + std::size_t(last) * kc + std::size_t(p) * NR + n % NR, NR - n % NR, T(0));
-    for (int r = p0; r < p0 + kc; ++r) {
-        const int c = r / (g.k * g.k), ky = r / g.k % g.k, kx = r % g.k;
-        for (const Run& run : runs) {
-            T* row = dst + std::size_t(run.p0 / NR * NR) * kc + std::size_t(r - p0) * NR + run.p0 % NR;
-            const int iy = run.iy0 + ky;
+    const long plane = long(g.in_h) * g.in_w;
+    thread_local std::vector<int> lo, hi; // per kx: the valid q of the run
+    lo.resize(std::size_t(g.k));
+    hi.resize(std::size_t(g.k));
+    for (const Run& run : runs) {
+        for (int kx = 0; kx < g.k; ++kx) {
+            const int first = run.ix0 + kx;
+            lo[kx] = first < 0 ? std::min(run.len, (-first + g.stride - 1) / g.stride) : 0;
+            hi[kx] = std::max(lo[kx], first >= g.in_w ? 0 : std::min(run.len, (g.in_w - 1 - first) / g.stride + 1));
+        }
+        T* const base = dst + std::size_t(run.p0 / NR * NR) * kc + run.p0 % NR;
+        const T* const image = x + run.image * g.in_c * plane;
+        for (int r = p0; r < p0 + kc; ++r) {
+            const int c = r / kk, ky = r / g.k % g.k, kx = r % g.k, iy = run.iy0 + ky;
+            T* row = base + std::size_t(r - p0) * NR;
             if (iy < 0 || iy >= g.in_h) {
                 std::fill_n(row, run.len, T(0));
                 continue;
             }
-            gather_row(g, x + run.image * g.in_c * g.in_h * g.in_w + (long(c) * g.in_h + iy) * g.in_w, run.ix0 + kx,
-                       run.len, row, 1);
+            const T* src = image + c * plane + long(iy) * g.in_w + run.ix0 + kx;
+            std::fill(row, row + lo[kx], T(0));
+            if (g.stride == 1) std::copy(src + lo[kx], src + hi[kx], row + lo[kx]);
+            else
+                for (int q = lo[kx]; q < hi[kx]; ++q) row[q] = src[q * g.stride];
+            std::fill(row + hi[kx], row + run.len, T(0));
         }
     }
 }
@@ -117,34 +133,41 @@ void col2im(const ConvGeom& g, const std::vector<Run>& runs, const T* ctile, lon
 
 } // namespace
 
-// Y = W * im2col + b: A (the weights) packed once, shared by every task; each
-// task owns a block of columns (output pixels, across images).
+// Y = W * im2col + b: A (the weights) packed once, shared by every task; a
+// task owns a block of columns (output pixels, across images) and a block of
+// output channels (split only when there are too few column blocks for the
+// threads; either way every element is summed alike).
 template <class T>
 void conv_forward_fast(const ConvGeom& g, const T* x, const T* w, const T* b, T* y, int threads) {
-    constexpr int NR = Tiles<T>::NR;
+    constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
     const int M = g.out_c, K = g.in_c * g.k * g.k, P = g.out_h * g.out_w, nc = blocking().nc;
     const long N = long(g.batch) * P;
+    const int col_blocks = int((N + nc - 1) / nc), strips = padded_rows<T>(M) / MR;
+    const int row_blocks = std::min(strips, std::max(1, (2 * threads + col_blocks - 1) / col_blocks));
+    const int rows_per = (strips + row_blocks - 1) / row_blocks * MR;
     thread_local std::vector<T> a_pack;
     a_pack.resize(std::size_t(padded_rows<T>(M)) * K);
     pack_a(M, K, w, K, 1, a_pack.data());
     const T* const a = a_pack.data();
-    parallel_for(int((N + nc - 1) / nc), threads, [&](int t) {
-        const long j0 = long(t) * nc;
-        const int n = int(std::min<long>(nc, N - j0));
+    parallel_for(col_blocks * row_blocks, threads, [&](int t) {
+        const long j0 = long(t / row_blocks) * nc;
+        const int n = int(std::min<long>(nc, N - j0)), i0 = t % row_blocks * rows_per, m = std::min(rows_per, M - i0);
+        if (m <= 0) return;
         thread_local std::vector<T> b_pack, c_tile;
         thread_local std::vector<Run> runs;
         b_pack.resize(std::size_t((n + NR - 1) / NR) * NR * KC);
-        c_tile.resize(std::size_t(M) * nc);
+        c_tile.resize(std::size_t(rows_per) * nc);
         runs_of<T>(g, j0, n, runs);
         for (int p0 = 0; p0 < K; p0 += KC) {
             const int kc = std::min(KC, K - p0);
             pack_b_im2col(g, x, runs, n, p0, kc, b_pack.data());
-            macro_kernel(M, n, kc, a + std::size_t(p0) * padded_rows<T>(M), b_pack.data(), c_tile.data(), nc, p0 == 0);
+            macro_kernel(m, n, kc, a + std::size_t(p0) * padded_rows<T>(M) + std::size_t(i0) * kc, b_pack.data(),
+                         c_tile.data(), nc, p0 == 0);
         }
         for (const Run& run : runs) // the tile back to NCHW, plus the bias
-            for (int o = 0; o < M; ++o) {
+            for (int o = i0; o < i0 + m; ++o) {
                 T* dst = y + (run.image * M + o) * P + run.pixel;
-                const T* src = c_tile.data() + std::size_t(o) * nc + run.p0;
+                const T* src = c_tile.data() + std::size_t(o - i0) * nc + run.p0;
                 for (int q = 0; q < run.len; ++q) dst[q] = src[q] + b[o];
             }
     });

@@ -145,7 +145,11 @@ template <class T>
 Tensor<T> walk_down(const Arch& arch, const Params<T>& params, const Tape<T>& tape, int from, const Tensor<T>& seed,
                     const Down<T>& down, const Compute& c) {
     check_tape(arch, tape, from, seed);
-    Tensor<T> signal = seed, below; // signal: arriving from above; below: passed down
+    // signal: arriving from above; below: passed down. Kept from call to call
+    // (per thread), so a backward pass does not allocate its activations anew.
+    thread_local Tensor<T> signal, below;
+    signal.shape = seed.shape;
+    signal.data.assign(seed.data.begin(), seed.data.end());
     for (int i = from; i >= 0; --i) {
         layer_backward(arch.layers[i], std::size_t(i), params, tape, signal, below, i > 0 || down.to_input, down, c);
         std::swap(signal, below);
