@@ -116,17 +116,28 @@ void pack_a_im2col(const ConvGeom& g, const T* x, const std::vector<Run>& runs, 
 // in the same order whatever the cache sizes or the thread count.
 template <class T>
 void col2im(const ConvGeom& g, const std::vector<Run>& runs, const T* ctile, long ldc, int r0, int m, T* dx) {
+    thread_local std::vector<int> bounds; // per run and kx: the valid q, as in gather_row
+    bounds.resize(runs.size() * std::size_t(g.k) * 2);
+    for (std::size_t u = 0; u < runs.size(); ++u)
+        for (int kx = 0; kx < g.k; ++kx) {
+            const int first = runs[u].ix0 + kx, len = runs[u].len;
+            const int lo = first < 0 ? std::min(len, (-first + g.stride - 1) / g.stride) : 0;
+            bounds[(u * g.k + kx) * 2] = lo;
+            bounds[(u * g.k + kx) * 2 + 1] = std::max(lo, first >= g.in_w ? 0 : std::min(len, (g.in_w - 1 - first) / g.stride + 1));
+        }
     for (int i = 0; i < m; ++i) {
         const int r = r0 + i, c = r / (g.k * g.k), ky = r / g.k % g.k, kx = r % g.k;
         const T* crow = ctile + long(i) * ldc;
-        for (const Run& run : runs) {
-            const int iy = run.iy0 + ky, ix_first = run.ix0 + kx;
+        for (std::size_t u = 0; u < runs.size(); ++u) {
+            const Run& run = runs[u];
+            const int iy = run.iy0 + ky, lo = bounds[(u * g.k + kx) * 2], hi = bounds[(u * g.k + kx) * 2 + 1];
             if (iy < 0 || iy >= g.in_h) continue;
-            T* dst = dx + run.image * g.in_c * g.in_h * g.in_w + (long(c) * g.in_h + iy) * g.in_w;
-            int lo = 0; // the q with 0 <= ix_first + q * stride < in_w, as in gather_row
-            if (ix_first < 0) lo = std::min(run.len, (-ix_first + g.stride - 1) / g.stride);
-            const int hi = ix_first >= g.in_w ? 0 : std::min(run.len, (g.in_w - 1 - ix_first) / g.stride + 1);
-            for (int q = lo; q < hi; ++q) dst[ix_first + q * g.stride] += crow[run.p0 + q];
+            T* dst = dx + run.image * g.in_c * g.in_h * g.in_w + (long(c) * g.in_h + iy) * g.in_w + run.ix0 + kx;
+            const T* src = crow + run.p0;
+            if (g.stride == 1)
+                for (int q = lo; q < hi; ++q) dst[q] += src[q];
+            else
+                for (int q = lo; q < hi; ++q) dst[q * g.stride] += src[q];
         }
     }
 }
