@@ -83,6 +83,39 @@ Message value_info(const std::string& name, const std::vector<long>& dims) {
 
 } // namespace
 
+namespace {
+
+std::vector<Message> window_attrs(const Layer& l) {
+    return {attr_ints("kernel_shape", {l.k, l.k}), attr_ints("strides", {l.stride, l.stride}),
+            attr_ints("pads", {l.pad, l.pad, l.pad, l.pad})};
+}
+
+// Appends the nodes (and weights) of layer i, which reads `current`; returns the name of its output.
+std::string add_layer(Message& graph, const Model& m, std::size_t i, const std::string& current) {
+    const Layer& l = m.arch.layers[i];
+    switch (l.kind) {
+    case LayerKind::conv:
+        graph.message(kGraphNode, node("Conv", l.name, {current, l.name + ".weight", l.name + ".bias"}, l.name, window_attrs(l)));
+        graph.message(kGraphInitializer, tensor(l.name + ".weight", {l.out_c, l.in.c, l.k, l.k}, m.params.weight[i].data));
+        graph.message(kGraphInitializer, tensor(l.name + ".bias", {l.out_c}, m.params.bias[i].data));
+        return l.name;
+    case LayerKind::relu: graph.message(kGraphNode, node("Relu", l.name, {current}, l.name)); return l.name;
+    case LayerKind::maxpool: graph.message(kGraphNode, node("MaxPool", l.name, {current}, l.name, window_attrs(l))); return l.name;
+    case LayerKind::dropout: return current; // identity at inference
+    case LayerKind::gap:
+        graph.message(kGraphNode, node("GlobalAveragePool", l.name, {current}, l.name));
+        graph.message(kGraphNode, node("Flatten", "flatten", {l.name}, "logits", {attr_int("axis", 1)}));
+        return "logits";
+    case LayerKind::softmax:
+        if (current != "logits") throw std::invalid_argument("ONNX export: softmax must follow gap");
+        graph.message(kGraphNode, node("Softmax", l.name, {current}, "probabilities", {attr_int("axis", 1)}));
+        return "probabilities";
+    }
+    throw std::logic_error("ONNX export: unknown layer kind");
+}
+
+} // namespace
+
 std::vector<std::uint8_t> onnx_encode(const Model& m, const std::string& graph_name) {
     Message graph;
     graph.string(kGraphName, graph_name);
@@ -97,36 +130,8 @@ std::vector<std::uint8_t> onnx_encode(const Model& m, const std::string& graph_n
     }
     bool have_logits = false;
     for (std::size_t i = 0; i < m.arch.layers.size(); ++i) {
-        const Layer& l = m.arch.layers[i];
-        const std::string out = l.name;
-        switch (l.kind) {
-        case LayerKind::conv:
-            graph.message(kGraphNode, node("Conv", l.name, {current, l.name + ".weight", l.name + ".bias"}, out,
-                                           {attr_ints("kernel_shape", {l.k, l.k}), attr_ints("strides", {l.stride, l.stride}),
-                                            attr_ints("pads", {l.pad, l.pad, l.pad, l.pad})}));
-            graph.message(kGraphInitializer, tensor(l.name + ".weight", {l.out_c, l.in.c, l.k, l.k}, m.params.weight[i].data));
-            graph.message(kGraphInitializer, tensor(l.name + ".bias", {l.out_c}, m.params.bias[i].data));
-            break;
-        case LayerKind::relu: graph.message(kGraphNode, node("Relu", l.name, {current}, out)); break;
-        case LayerKind::maxpool:
-            graph.message(kGraphNode, node("MaxPool", l.name, {current}, out,
-                                           {attr_ints("kernel_shape", {l.k, l.k}), attr_ints("strides", {l.stride, l.stride}),
-                                            attr_ints("pads", {l.pad, l.pad, l.pad, l.pad})}));
-            break;
-        case LayerKind::dropout: continue; // identity at inference
-        case LayerKind::gap:
-            graph.message(kGraphNode, node("GlobalAveragePool", l.name, {current}, out));
-            graph.message(kGraphNode, node("Flatten", "flatten", {out}, "logits", {attr_int("axis", 1)}));
-            have_logits = true;
-            current = "logits";
-            continue;
-        case LayerKind::softmax:
-            if (!have_logits) throw std::invalid_argument("ONNX export: softmax must follow gap");
-            graph.message(kGraphNode, node("Softmax", l.name, {current}, "probabilities", {attr_int("axis", 1)}));
-            current = "probabilities";
-            continue;
-        }
-        current = out;
+        current = add_layer(graph, m, i, current);
+        have_logits = have_logits || current == "logits";
     }
     if (!have_logits) throw std::invalid_argument("ONNX export needs a 'gap' layer (the logits)");
     const long classes = m.arch.layers[m.arch.logits_layer()].out.c;
