@@ -21,7 +21,7 @@
 namespace allconv {
 
 extern const char* const bench_help =
-    "usage: allconv bench [--model NAME] [--batch B] [--threads T] [--reps R] [--json FILE]\n"
+    "usage: allconv bench [--model NAME] [--batch B] [--threads T] [--reps R] [--json FILE] [--quick]\n"
     "\n"
     "Times All-CNN-C (or --model) on 3x32x32: each conv layer and the whole network,\n"
     "forward, backward to the input under each rule, and a training step (forward +\n"
@@ -29,7 +29,9 @@ extern const char* const bench_help =
     "and all; batch 1 and --batch (default 16). Then training images/s of the shipped\n"
     "Fashion-MNIST architecture and one visualization against one forward pass.\n"
     "Warm-up run first, then the median of --reps runs (default 5). GFLOP/s counts\n"
-    "2 x the multiply-adds `describe` prints (backward: the same count per pass).\n";
+    "2 x the multiply-adds `describe` prints (backward: the same count per pass).\n"
+    "--quick: the peak and the whole network at --batch on one thread, nothing else\n"
+    "(a few seconds; what the portability matrix reports for each compiler).\n";
 
 namespace {
 
@@ -209,7 +211,7 @@ void write_json(const std::string& path, const std::string& model, const Table& 
 
 int cmd_bench(int argc, char** argv) {
     if (wants_help(argc, argv, bench_help)) return 0;
-    const Args args(argc, argv, {"model", "batch", "threads", "reps", "json"}, {});
+    const Args args(argc, argv, {"model", "batch", "threads", "reps", "json"}, {"quick"});
     const std::string name = args.str("model", "all-cnn-c");
     const int big = args.integer("batch", 16, 1, 1024), all = args.integer("threads", hardware_threads(), 1, 1024);
     Table t{args.integer("reps", 5, 1, 1000), fma_peak_gflops(), {}};
@@ -221,16 +223,17 @@ int cmd_bench(int argc, char** argv) {
                 with_commas(arch.macs()).c_str());
     std::printf("%-28s %-9s %7s %5s %12s %10s %9s\n", "measurement", "path", "threads", "batch", "ms/image", "GFLOP/s",
                 "of peak");
-    const std::vector<int> thread_counts = all > 1 ? std::vector<int>{1, all} : std::vector<int>{1};
-    for (int batch : {1, big}) {
+    const bool quick = args.has("quick");
+    const std::vector<int> thread_counts = all > 1 && !quick ? std::vector<int>{1, all} : std::vector<int>{1};
+    for (int batch : quick ? std::vector<int>{big} : std::vector<int>{1, big}) {
         Tensor<float> x(batch_shape(arch.input, batch));
         Rng rng(2);
         for (float& v : x.data) v = float(rng.uniform());
-        if (batch == big) bench_layers(t, arch, params, x);
+        if (batch == big && !quick) bench_layers(t, arch, params, x);
         for (int threads : thread_counts) bench_network(t, arch, params, x, Compute::fast_path(threads));
         if (batch == 1) bench_reference(t, arch, params, x);
     }
-    const FashionFigures f = bench_fashion(t.reps, all);
+    const FashionFigures f = quick ? FashionFigures{0, 0, 0} : bench_fashion(t.reps, all);
     std::printf("peak resident memory: %.1f MB\n", peak_rss_kb() / 1024.0);
     if (args.has("json")) write_json(args.str("json", ""), name, t, f);
     return 0;

@@ -10,6 +10,8 @@
 #   predict   `predict` on data/samples/ equal to the native build's output
 #   demo      `make demo`'s picture equal to the native one (and, for information,
 #             whether the float32 fast path's unrounded signals are bit-identical)
+#   speed     for information, on rows that run natively: the fast forward pass
+#             (batch 16, one thread) as a share of the core's FMA peak
 # Prints the table (also written to build-portability/table.md); exits 1 when
 # a toolchain that is installed fails anything. Toolchains that are not
 # installed are listed as such (install: see docs/portability.md).
@@ -117,6 +119,13 @@ run_row() {
     # whose last bits depend on whether the target fuses multiply-adds (see
     # docs/portability.md): reported, not required.
     cmp -s "$dir/demo.npy" "$out/native/demo.npy" && echo "raw=same" >>"$res" || echo "raw=differs" >>"$res"
+    # Speed, for information (two rows share the machine, so it is rough): the
+    # whole forward pass as a share of this core's FMA peak. Under emulation
+    # it means nothing and is left out.
+    if [ -z "$runner" ] && [ -z "$exe" ]; then
+        "$bin" bench --quick --reps 3 >"$dir/bench.txt" 2>>"$log"
+        echo "speed=$(awk '/^network forward/ {print $NF}' "$dir/bench.txt")" >>"$res"
+    fi
     echo "seconds=$((SECONDS - start))" >>"$res"
 }
 
@@ -133,18 +142,18 @@ wait
 value() { sed -n "s/^$2=//p" "$1" | tail -1; }
 table="$out/table.md"
 {
-    echo "| toolchain / CPU | builds | tests | install example | \`golden write\` byte-identical | \`golden check\` | predict = native | demo = native | fast-path bits = native | seconds |"
-    echo "|---|---|---|---|---|---|---|---|---|---|"
+    echo "| toolchain / CPU | builds | tests | install example | \`golden write\` byte-identical | \`golden check\` | predict = native | demo = native | fast-path bits = native | fast forward, % of peak | seconds |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|"
 } >"$table"
 bad=0
 for r in "${rows[@]}"; do
     IFS='|' read -r name cxx runner vars <<<"$r"
     res="$out/$(slug "$name")/result.txt"
     if [ "$(value "$res" status)" = missing ]; then
-        echo "| $name | not installed | | | | | | | | |" >>"$table"; continue
+        echo "| $name | not installed | | | | | | | | | |" >>"$table"; continue
     fi
     build=$(value "$res" build)
-    echo "| $name | $build | $(value "$res" tests) | $(value "$res" install) | $(value "$res" golden_write) | $(value "$res" golden_check) | $(value "$res" predict) | $(value "$res" demo) | $(value "$res" raw) | $(value "$res" seconds) |" >>"$table"
+    echo "| $name | $build | $(value "$res" tests) | $(value "$res" install) | $(value "$res" golden_write) | $(value "$res" golden_check) | $(value "$res" predict) | $(value "$res" demo) | $(value "$res" raw) | $(value "$res" speed) | $(value "$res" seconds) |" >>"$table"
     [ "$build" = yes ] && [ "$(value "$res" tests_ok)" = yes ] && [ "$(value "$res" golden_write)" = yes ] &&
         [ "$(value "$res" golden_check)" = pass ] && [ "$(value "$res" predict)" = same ] &&
         [ "$(value "$res" demo)" = same ] || { bad=$((bad + 1)); echo "portability: $name failed (log: $out/$(slug "$name")/log.txt)"; }

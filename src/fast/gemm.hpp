@@ -29,8 +29,8 @@ struct Tiles;
 template <> struct Tiles<float> { static constexpr int MR = 8, NR = 32; };
 template <> struct Tiles<double> { static constexpr int MR = 8, NR = 16; };
 #elif defined(__AVX__)
-template <> struct Tiles<float> { static constexpr int MR = 6, NR = 16; };
-template <> struct Tiles<double> { static constexpr int MR = 6, NR = 8; };
+template <> struct Tiles<float> { static constexpr int MR = 4, NR = 24; };
+template <> struct Tiles<double> { static constexpr int MR = 4, NR = 8; };
 #else
 template <> struct Tiles<float> { static constexpr int MR = 4, NR = 8; };
 template <> struct Tiles<double> { static constexpr int MR = 4, NR = 4; };
