@@ -72,19 +72,26 @@ void pack_b_im2col(const ConvGeom& g, const T* x, const std::vector<Run>& runs, 
         }
         T* const base = dst + std::size_t(run.p0 / NR * NR) * kc + run.p0 % NR;
         const T* const image = x + run.image * g.in_c * plane;
+        // Row r is (c, ky, kx) = (r / kk, r / k % k, r % k), stepped along
+        // rather than divided out for every row of every run.
+        int c = p0 / kk, ky = p0 / g.k % g.k, kx = p0 % g.k;
         for (int r = p0; r < p0 + kc; ++r) {
-            const int c = r / kk, ky = r / g.k % g.k, kx = r % g.k, iy = run.iy0 + ky;
+            const int iy = run.iy0 + ky;
             T* row = base + std::size_t(r - p0) * NR;
             if (iy < 0 || iy >= g.in_h) {
                 std::fill_n(row, run.len, T(0));
-                continue;
+            } else {
+                const T* src = image + c * plane + long(iy) * g.in_w + run.ix0 + kx;
+                std::fill(row, row + lo[kx], T(0));
+                if (g.stride == 1) std::copy(src + lo[kx], src + hi[kx], row + lo[kx]);
+                else
+                    for (int q = lo[kx]; q < hi[kx]; ++q) row[q] = src[q * g.stride];
+                std::fill(row + hi[kx], row + run.len, T(0));
             }
-            const T* src = image + c * plane + long(iy) * g.in_w + run.ix0 + kx;
-            std::fill(row, row + lo[kx], T(0));
-            if (g.stride == 1) std::copy(src + lo[kx], src + hi[kx], row + lo[kx]);
-            else
-                for (int q = lo[kx]; q < hi[kx]; ++q) row[q] = src[q * g.stride];
-            std::fill(row + hi[kx], row + run.len, T(0));
+            if (++kx == g.k) {
+                kx = 0;
+                if (++ky == g.k) ky = 0, ++c;
+            }
         }
     }
 }
