@@ -240,7 +240,7 @@ void conv_backward_weights_fast(const ConvGeom& g, const T* x, const T* dy, T* d
     constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
     const int O = g.out_c, R = g.in_c * g.k * g.k, P = g.out_h * g.out_w;
     const long N = long(g.batch) * P;
-    const int strips = padded_rows<T>(R) / MR, per = std::max(1, (strips + 4 * threads - 1) / (4 * threads));
+    const int strips = padded_rows<T>(R) / MR, per = std::max(1, (strips + threads - 1) / threads);
     parallel_for((strips + per - 1) / per, threads, [&](int t) {
         const int r0 = t * per * MR, m = std::min(R - r0, per * MR);
         thread_local std::vector<T> a_pack, b_pack, c_tile;
