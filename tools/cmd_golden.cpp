@@ -64,8 +64,9 @@ int cmd_golden(int argc, char** argv) {
     if (pos[1].empty()) throw UsageError("golden " + pos[0] + ": an empty folder name");
     if (args.has("backend-outputs") && args.str("backend-outputs", "").empty()) throw UsageError("--backend-outputs: an empty folder name");
     if (pos[0] == "write") {
-        golden_write(pos[1]);
+        const std::string note = golden_write(pos[1]);
         std::printf("wrote the golden suite to %s (manifest.json)\n", pos[1].c_str());
+        if (!note.empty()) std::fprintf(stderr, "allconv: note: %s\n", note.c_str());
         return 0;
     }
     const std::string precision = args.str("precision", "float32");

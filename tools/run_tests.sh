@@ -7,7 +7,10 @@ set -uo pipefail
 binary=$1
 shards=$2
 shift 2
-tmp=$(mktemp -d)
+# Directly under /tmp when there is one, not under a possibly long $TMPDIR:
+# a Windows build (under wine) cannot see files whose whole path is longer than
+# 260 characters, and the golden suite's deepest file is 50 below the folder.
+tmp=$(mktemp -d /tmp/allconv-tests.XXXXXX 2>/dev/null || mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for ((i = 0; i < shards; i++)); do
     mkdir -p "$tmp/$i"

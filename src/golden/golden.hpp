@@ -42,8 +42,9 @@ NpzEntries golden_compute(const std::string& op, const Json& params, const NpzEn
 
 // Writes DIR/manifest.json and DIR/<case>/<name>.npy, all or nothing: into a
 // fresh folder that replaces DIR at the end (an existing DIR must be empty or
-// hold a manifest.json).
-void golden_write(const std::string& dir);
+// hold a manifest.json). Returns "" or a note that the suite it replaced could
+// not be removed (see write_folder_atomic).
+std::string golden_write(const std::string& dir);
 
 struct GoldenResult {
     GoldenResult(std::string c, std::string o, std::string b)

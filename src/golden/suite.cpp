@@ -36,7 +36,7 @@ std::string case_file(const std::string& c, const std::string& array) { return c
 
 } // namespace
 
-void golden_write(const std::string& dir) {
+std::string golden_write(const std::string& dir) {
     const std::vector<GoldenCase> cases = golden_cases();
     Json manifest = Json::object();
     manifest.set("format_version", golden_format_version);
@@ -69,7 +69,7 @@ void golden_write(const std::string& dir) {
     }
     // Everything into a fresh folder that replaces `dir` at the end: a failure
     // (a full disk, say) leaves the old suite or nothing, never half of one.
-    write_folder_atomic(dir, "manifest.json", [&](const std::string& tmp) {
+    return write_folder_atomic(dir, "manifest.json", [&](const std::string& tmp) {
         for (const GoldenCase& c : cases) {
             std::filesystem::create_directories(tmp + "/" + c.name);
             for (const NpzEntries* arrays : {&c.inputs, &c.outputs})

@@ -128,7 +128,7 @@ void StagedFiles::commit() {
     }
 }
 
-void write_folder_atomic(const std::string& dir, const std::string& marker,
+std::string write_folder_atomic(const std::string& dir, const std::string& marker,
                          const std::function<void(const std::string& tmp_dir)>& fill) {
     namespace fs = std::filesystem;
     if (dir.empty()) throw std::runtime_error("an empty output folder");
@@ -158,7 +158,12 @@ void write_folder_atomic(const std::string& dir, const std::string& marker,
         fs::remove_all(tmp, ec);
         throw std::runtime_error(dir + ": cannot move the new folder into place (" + why + ")");
     }
-    if (replace) fs::remove_all(old, ec);
+    if (!replace) return "";
+    fs::remove_all(old, ec);
+    std::error_code gone;
+    if (!ec && !fs::exists(old, gone) && !gone) return "";
+    return "the previous contents of " + dir + " could not be removed and are left at " + old +
+           (ec ? " (" + ec.message() + ")" : "");
 }
 
 void check_output_path(const std::string& path, const std::string& what) {

@@ -57,8 +57,10 @@ private:
 // A folder written all or nothing: fill() writes into a fresh temporary
 // folder beside `dir`, which then replaces `dir` (an existing `dir` must hold
 // `marker`, so a suite never replaces an unrelated folder). On failure the
-// temporary folder is removed and `dir` is untouched.
-void write_folder_atomic(const std::string& dir, const std::string& marker,
+// temporary folder is removed and `dir` is untouched. Returns "" or, when the
+// folder it replaced could not be removed afterwards (on Windows, say, a path
+// longer than the C runtime allows), a sentence saying where that one is left.
+std::string write_folder_atomic(const std::string& dir, const std::string& marker,
                          const std::function<void(const std::string& tmp_dir)>& fill);
 
 // Checks, before any work is done, that `path` can be written as an output:
