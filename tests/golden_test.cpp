@@ -22,6 +22,17 @@ std::string fresh_dir(const std::string& name) {
     return d;
 }
 
+// One suite written by this process, shared by the tests that only read it
+// (each golden_write computes all 39 cases: about 0.3 s).
+const std::string& generated_suite() {
+    static const std::string d = [] {
+        std::string dir = fresh_dir("golden_generated");
+        golden_write(dir);
+        return dir;
+    }();
+    return d;
+}
+
 bool all_pass(const std::vector<GoldenResult>& r) {
     for (const GoldenResult& x : r)
         if (!x.pass) return false;
@@ -31,8 +42,7 @@ bool all_pass(const std::vector<GoldenResult>& r) {
 } // namespace
 
 TEST(Golden, WritingTwiceGivesIdenticalBytes) {
-    std::string a = fresh_dir("golden_a"), b = fresh_dir("golden_b");
-    golden_write(a);
+    const std::string a = generated_suite(), b = fresh_dir("golden_b");
     golden_write(b);
     int files = 0;
     for (const auto& entry : fs::recursive_directory_iterator(a)) {
@@ -48,8 +58,7 @@ TEST(Golden, WritingTwiceGivesIdenticalBytes) {
 // byte, and hold no file the generator does not make.
 TEST(Golden, CommittedSuiteMatchesTheGenerator) {
     if (!fs::exists("data/golden/manifest.json")) GTEST_SKIP() << "run from the repository root";
-    const std::string d = fresh_dir("golden_committed");
-    golden_write(d);
+    const std::string d = generated_suite();
     int files = 0;
     for (const auto& entry : fs::recursive_directory_iterator(d)) {
         if (!entry.is_regular_file()) continue;
@@ -65,9 +74,7 @@ TEST(Golden, CommittedSuiteMatchesTheGenerator) {
 }
 
 TEST(Golden, RecomputingInDoubleAndFloatPasses) {
-    std::string d = fresh_dir("golden_check");
-    golden_write(d);
-    std::vector<GoldenResult> r = golden_check(d, "", "float32");
+    std::vector<GoldenResult> r = golden_check(generated_suite(), "", "float32");
     EXPECT_TRUE(all_pass(r));
     for (const GoldenResult& x : r) EXPECT_TRUE(x.pass) << x.case_name << " " << x.output << " " << x.backend << " " << x.problem;
 }
@@ -75,8 +82,7 @@ TEST(Golden, RecomputingInDoubleAndFloatPasses) {
 // A backend that writes the references passes; flip one value and that case
 // (and only that case) fails, with its name.
 TEST(Golden, AWrongBackendOutputFailsNamingTheCase) {
-    std::string d = fresh_dir("golden_ref"), backend = fresh_dir("golden_backend");
-    golden_write(d);
+    const std::string d = generated_suite(), backend = fresh_dir("golden_backend");
     fs::copy(d, backend, fs::copy_options::recursive);
     EXPECT_TRUE(all_pass(golden_check(d, backend, "float32")));
     const std::string victim = backend + "/conv_k5_s2_p2_odd/dx.npy";

@@ -214,9 +214,10 @@ int cmd_bench(int argc, char** argv) {
     const Args args(argc, argv, {"model", "batch", "threads", "reps", "json"}, {"quick"});
     const std::string name = args.str("model", "all-cnn-c");
     const int big = args.integer("batch", 16, 1, 1024), all = args.integer("threads", hardware_threads(), 1, 1024);
-    Table t{args.integer("reps", 5, 1, 1000), fma_peak_gflops(), {}};
+    const int reps = args.integer("reps", 5, 1, 1000);
     if (args.has("json")) check_outputs({{"json", args.str("json", "")}}, {});
     const Arch arch = load_arch(name, args);
+    Table t{reps, fma_peak_gflops(), {}}; // after every check: measuring the peak takes most of a second
     const Params<float> params = init_params<float>(arch, 1);
     std::printf("%s, one core's FMA peak %.1f GFLOP/s (float, measured now)\n", cpu_name().c_str(), t.peak);
     std::printf("%s on %s: %s multiply-adds per image\n\n", name.c_str(), chw_string(arch.input).c_str(),

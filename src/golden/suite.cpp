@@ -37,6 +37,7 @@ std::string case_file(const std::string& c, const std::string& array) { return c
 } // namespace
 
 std::string golden_write(const std::string& dir) {
+    check_folder_output(dir, "manifest.json"); // before computing 39 cases
     const std::vector<GoldenCase> cases = golden_cases();
     Json manifest = Json::object();
     manifest.set("format_version", golden_format_version);

@@ -128,8 +128,7 @@ void StagedFiles::commit() {
     }
 }
 
-std::string write_folder_atomic(const std::string& dir, const std::string& marker,
-                         const std::function<void(const std::string& tmp_dir)>& fill) {
+void check_folder_output(const std::string& dir, const std::string& marker) {
     namespace fs = std::filesystem;
     if (dir.empty()) throw std::runtime_error("an empty output folder");
     std::string target = dir;
@@ -140,6 +139,15 @@ std::string write_folder_atomic(const std::string& dir, const std::string& marke
         if (!fs::is_empty(target, ec) && !fs::exists(fs::path(target) / marker, ec))
             throw std::runtime_error(dir + ": an existing folder without " + marker + "; name a new or empty folder");
     }
+}
+
+std::string write_folder_atomic(const std::string& dir, const std::string& marker,
+                                const std::function<void(const std::string& tmp_dir)>& fill) {
+    namespace fs = std::filesystem;
+    check_folder_output(dir, marker);
+    std::string target = dir;
+    while (target.size() > 1 && (target.back() == '/' || target.back() == '\\')) target.pop_back();
+    std::error_code ec;
     const std::string tmp = temporary_name(target), old = temporary_name(target);
     fs::create_directories(tmp, ec);
     if (ec) throw std::runtime_error(dir + ": cannot create a folder beside it (" + ec.message() + ")");

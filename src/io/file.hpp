@@ -60,6 +60,10 @@ private:
 // temporary folder is removed and `dir` is untouched. Returns "" or, when the
 // folder it replaced could not be removed afterwards (on Windows, say, a path
 // longer than the C runtime allows), a sentence saying where that one is left.
+// The checks write_folder_atomic makes of `dir` before it replaces it, on
+// their own: to refuse a wrong target before doing the work that fills it.
+void check_folder_output(const std::string& dir, const std::string& marker);
+
 std::string write_folder_atomic(const std::string& dir, const std::string& marker,
                          const std::function<void(const std::string& tmp_dir)>& fill);
 
