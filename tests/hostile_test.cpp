@@ -44,6 +44,7 @@ public:
         write("img.pgm", pnm_encode(Tensor<float>(Shape{1, 1, 8, 8}, 0.5f)));
         dataset("data", 16);
         suite("suite", [](Json&) {});
+        text("s_ok.spec", "input 1x8x8; conv 10 k3 p1; relu; gap; softmax");
     }
     const std::string& root() const { return root_; }
     std::string path(const std::string& name) const { return root_ + "/" + name; }
@@ -271,12 +272,15 @@ std::vector<Case> model_cases(const Workspace& w) {
     return cases;
 }
 
+// A spec whose 9x9 kernel does not fit its 4x4 input (used by two groups).
+const char* const kernel_larger_than_input = "input 1x4x4; conv 2 k9";
+
 std::vector<Case> spec_cases(const Workspace& w) {
     const std::vector<std::pair<std::string, std::string>> specs = {
         {"s_overflow.spec", "input 1x2x2; conv 1024 k1 p67108863"},
         {"s_params.spec", "input 1x2x2; conv 25000 k1; conv 25000 k1"},
         {"s_memory.spec", "input 200x1024x1024; conv 200 k3 p1; conv 200 k3 p1"},
-        {"s_kernel.spec", "input 1x4x4; conv 2 k9"},
+        {"s_kernel.spec", kernel_larger_than_input},
         {"s_stride0.spec", "input 1x4x4; conv 2 k3 s0"},
         {"s_pool_pad.spec", "input 1x4x4; maxpool k2 p2"},
         {"s_pool_pad_huge.spec", "input 1x4x4; maxpool k3 p99999999"},
@@ -388,7 +392,6 @@ std::vector<Case> dataset_cases(const Workspace& w) {
     const std::string m = w.path("good.npz"), out = " --out " + w.out("d.npz");
     w.dataset("d_empty", 0);
     cases.push_back({"train --model " + w.path("s_ok.spec") + " --data " + w.path("d_empty") + out, "holds no images"});
-    w.text("s_ok.spec", "input 1x8x8; conv 10 k3 p1; relu; gap; softmax");
     w.dataset("d_rows", 4, 7); // 7x8 images: not the model's 8x8
     cases.push_back({"eval --model " + m + " --data " + w.path("d_rows"), "does not fit"});
     const auto damaged = [&](const std::string& name, const std::string& file, const std::vector<std::uint8_t>& bytes,
@@ -468,8 +471,8 @@ std::vector<Case> checkpoint_cases(const Workspace& w) {
 // Argument lists: usage errors, outputs that cannot be written, outputs that are inputs.
 std::vector<Case> argument_cases(const Workspace& w) {
     const std::string m = w.path("good.npz"), img = w.path("img.pgm"), data = " --data " + w.path("data");
-    const std::string spec = w.text("s_ok.spec", "input 1x8x8; conv 10 k3 p1; relu; gap; softmax");
-    w.text("s_kernel.spec", "input 1x4x4; conv 2 k9");
+    const std::string spec = w.path("s_ok.spec");
+    w.text("s_kernel.spec", kernel_larger_than_input);
     return {
         {"frobnicate", "frobnicate"},
         {"predict", "--model"},

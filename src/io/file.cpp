@@ -69,6 +69,12 @@ namespace {
 
 std::string reason() { return errno ? std::strerror(errno) : "unknown error"; }
 
+// "a/b/" -> "a/b", and the same with Windows' '\\'; "/" stays "/".
+std::string without_trailing_separators(std::string dir) {
+    while (dir.size() > 1 && (dir.back() == '/' || dir.back() == '\\')) dir.pop_back();
+    return dir;
+}
+
 // bytes -> tmp, or an exception naming `path` (the file the user asked for) and why.
 void write_whole(const std::string& tmp, const std::string& path, const std::vector<std::uint8_t>& bytes) {
     errno = 0;
@@ -131,8 +137,7 @@ void StagedFiles::commit() {
 void check_folder_output(const std::string& dir, const std::string& marker) {
     namespace fs = std::filesystem;
     if (dir.empty()) throw std::runtime_error("an empty output folder");
-    std::string target = dir;
-    while (target.size() > 1 && (target.back() == '/' || target.back() == '\\')) target.pop_back();
+    const std::string target = without_trailing_separators(dir);
     std::error_code ec;
     if (fs::exists(target, ec)) {
         if (!fs::is_directory(target, ec)) throw std::runtime_error(dir + ": exists and is not a folder");
@@ -145,8 +150,7 @@ std::string write_folder_atomic(const std::string& dir, const std::string& marke
                                 const std::function<void(const std::string& tmp_dir)>& fill) {
     namespace fs = std::filesystem;
     check_folder_output(dir, marker);
-    std::string target = dir;
-    while (target.size() > 1 && (target.back() == '/' || target.back() == '\\')) target.pop_back();
+    const std::string target = without_trailing_separators(dir);
     std::error_code ec;
     const std::string tmp = temporary_name(target), old = temporary_name(target);
     fs::create_directories(tmp, ec);

@@ -54,18 +54,18 @@ private:
     std::vector<std::pair<std::string, std::string>> staged_; // (temporary, final)
 };
 
+// The checks write_folder_atomic makes of `dir` before it replaces it, on
+// their own: to refuse a wrong target before doing the work that fills it.
+void check_folder_output(const std::string& dir, const std::string& marker);
+
 // A folder written all or nothing: fill() writes into a fresh temporary
 // folder beside `dir`, which then replaces `dir` (an existing `dir` must hold
 // `marker`, so a suite never replaces an unrelated folder). On failure the
 // temporary folder is removed and `dir` is untouched. Returns "" or, when the
 // folder it replaced could not be removed afterwards (on Windows, say, a path
 // longer than the C runtime allows), a sentence saying where that one is left.
-// The checks write_folder_atomic makes of `dir` before it replaces it, on
-// their own: to refuse a wrong target before doing the work that fills it.
-void check_folder_output(const std::string& dir, const std::string& marker);
-
 std::string write_folder_atomic(const std::string& dir, const std::string& marker,
-                         const std::function<void(const std::string& tmp_dir)>& fill);
+                                const std::function<void(const std::string& tmp_dir)>& fill);
 
 // Checks, before any work is done, that `path` can be written as an output:
 // not empty, not a folder, in a folder that exists. Throws std::runtime_error
