@@ -191,6 +191,59 @@ void fast_matches_reference(double tolerance) {
     }
 }
 
+// The two ways of reading im2col (packed strips, or in place from a padded,
+// phase-split copy) compute every output as the same sum in the same order:
+// the same bits, over strides 1-3, paddings 0-2, kernels 1-5, batches 1-6
+// and 1 or 2 threads (which changes how images are grouped). Each is also
+// compared with the reference loops above and below.
+template <class T>
+void in_place_matches_packed() {
+    Rng shapes(23);
+    for (int trial = 0; trial < 60; ++trial) {
+        const int k = 1 + int(shapes.below(5)), stride = 1 + int(shapes.below(3)), pad = int(shapes.below(3));
+        Shape in{1 + int(shapes.below(6)), 1 + int(shapes.below(20)), k + int(shapes.below(20)), k + int(shapes.below(20))};
+        ConvGeom g = conv_geom(in, 1 + int(shapes.below(70)), k, stride, pad);
+        auto x = random_tensor<T>(g.in_shape(), 50 + trial), w = random_tensor<T>(g.weight_shape(), 60 + trial);
+        auto b = random_tensor<T>({1, g.out_c, 1, 1}, 70 + trial);
+        Tensor<T> y_ref(g.out_shape()), packed(g.out_shape()), in_place(g.out_shape());
+        const int threads = 1 + trial % 2;
+        conv_forward(g, x.ptr(), w.ptr(), b.ptr(), y_ref.ptr());
+        conv_forward_fast(g, x.ptr(), w.ptr(), b.ptr(), packed.ptr(), threads, Im2col::packed);
+        conv_forward_fast(g, x.ptr(), w.ptr(), b.ptr(), in_place.ptr(), threads, Im2col::in_place);
+        ASSERT_TRUE(packed.data == in_place.data) << describe(g) << ", " << threads << " threads";
+        const std::vector<double> ref(y_ref.data.begin(), y_ref.data.end()), got(in_place.data.begin(), in_place.data.end());
+        EXPECT_LT(relative_error(got, ref), sizeof(T) == 4 ? 1e-5 : 1e-12) << describe(g);
+    }
+}
+
+TEST(ConvFast, InPlaceIm2colGivesThePackedBitsInFloat) { in_place_matches_packed<float>(); }
+TEST(ConvFast, InPlaceIm2colGivesThePackedBitsInDouble) { in_place_matches_packed<double>(); }
+
+// Backward to the input with stride 1 both ways (as a forward convolution of
+// dY with the kernels turned, and by scattering W^T dY), against the
+// reference loops, which scatter one product at a time.
+template <class T>
+void backward_as_forward_matches_reference(double tolerance) {
+    Rng shapes(29);
+    for (int trial = 0; trial < 16; ++trial) {
+        const int k = 1 + 2 * int(shapes.below(3)), pad = int(shapes.below(std::min(k, 3)));
+        Shape in{1 + int(shapes.below(3)), 1 + int(shapes.below(40)), k + int(shapes.below(12)), k + int(shapes.below(12))};
+        ConvGeom g = conv_geom(in, 1 + int(shapes.below(40)), k, 1, pad);
+        auto w = random_tensor<T>(g.weight_shape(), 80 + trial), r = random_tensor<T>(g.out_shape(), 90 + trial);
+        Tensor<T> dx_ref(g.in_shape()), dx_turned(g.in_shape()), dx_scattered(g.in_shape());
+        conv_backward_input(g, r.ptr(), w.ptr(), dx_ref.ptr());
+        conv_backward_input_fast(g, r.ptr(), w.ptr(), dx_turned.ptr(), 1 + trial % 2, Im2col::in_place);
+        conv_backward_input_fast(g, r.ptr(), w.ptr(), dx_scattered.ptr(), 1 + trial % 2, Im2col::packed);
+        const std::vector<double> ref(dx_ref.data.begin(), dx_ref.data.end());
+        EXPECT_LT(relative_error(std::vector<double>(dx_turned.data.begin(), dx_turned.data.end()), ref), tolerance) << describe(g);
+        EXPECT_LT(relative_error(std::vector<double>(dx_scattered.data.begin(), dx_scattered.data.end()), ref), tolerance)
+            << describe(g);
+    }
+}
+
+TEST(ConvFast, BackwardAsForwardMatchesReferenceInFloat) { backward_as_forward_matches_reference<float>(1e-5); }
+TEST(ConvFast, BackwardAsForwardMatchesReferenceInDouble) { backward_as_forward_matches_reference<double>(1e-12); }
+
 TEST(ConvFast, MatchesReferenceLoopsInFloat) { fast_matches_reference<float>(1e-5); }
 TEST(ConvFast, MatchesReferenceLoopsInDouble) { fast_matches_reference<double>(1e-12); }
 
@@ -199,7 +252,8 @@ TEST(ConvFast, MatchesReferenceLoopsInDouble) { fast_matches_reference<double>(1
 // channels of backward to the input, the blocks of weights of backward to the
 // weights, depend on the thread count).
 TEST(ConvFast, BitIdenticalForOneTwoAndSevenThreads) {
-    for (ConvGeom g : {conv_geom({5, 16, 19, 13}, 37, 3, 2, 1), conv_geom({5, 16, 40, 40}, 24, 3, 1, 1)}) {
+    for (ConvGeom g : {conv_geom({5, 16, 19, 13}, 37, 3, 2, 1), conv_geom({5, 16, 40, 40}, 24, 3, 1, 1),
+                       conv_geom({5, 3, 40, 40}, 24, 3, 1, 1)}) {
         auto x = random_tensor<float>(g.in_shape(), 1), w = random_tensor<float>(g.weight_shape(), 2);
         auto b = random_tensor<float>({1, g.out_c, 1, 1}, 3), r = random_tensor<float>(g.out_shape(), 4);
         std::vector<std::vector<float>> results;

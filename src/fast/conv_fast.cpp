@@ -6,6 +6,7 @@
 #include <numeric>
 #include <vector>
 
+#include "conv_views.hpp"
 #include "gemm.hpp"
 #include "parallel.hpp"
 
@@ -156,9 +157,11 @@ void col2im(const ConvGeom& g, const std::vector<Run>& runs, const T* ctile, lon
 // output channels (split only when there are too few column blocks for the
 // threads; either way every element is summed alike).
 template <class T>
-void conv_forward_fast(const ConvGeom& g, const T* x, const T* w, const T* b, T* y, int threads) {
+void conv_forward_fast(const ConvGeom& g, const T* x, const T* w, const T* b, T* y, int threads, Im2col how) {
     constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
     const int M = g.out_c, K = g.in_c * g.k * g.k, P = g.out_h * g.out_w, nc = blocking().nc;
+    if (how == Im2col::in_place || (how == Im2col::cheaper && views_pay_off(g, threads)))
+        return conv_forward_views(g, x, w, b, y, threads);
     const long N = long(g.batch) * P;
     const int col_blocks = int((N + nc - 1) / nc), strips = padded_rows<T>(M) / MR;
     const int row_blocks = std::min(strips, std::max(1, (2 * threads + col_blocks - 1) / col_blocks));
@@ -194,10 +197,36 @@ void conv_forward_fast(const ConvGeom& g, const T* x, const T* w, const T* b, T*
 // dX = col2im(W^T * dY). A task is one image and one block of input
 // channels: the rows of W^T * dY it computes scatter only onto its own
 // channels of its own image, in a fixed order of column blocks.
+// With stride 1, backward to the input is itself a forward convolution: of
+// dY, padded by k - 1 - pad, with the kernels turned half a turn and input and
+// output channels swapped,  dX[c] = sum over o of dY[o] (*) W[o][c] rotated.
+// It then runs as fast as the forward pass, reading im2col in place; used
+// only where that pays, and not for few input channels: they would be the
+// rows of the multiply, too few to fill a tile of MR.
 template <class T>
-void conv_backward_input_fast(const ConvGeom& g, const T* dy, const T* w, T* dx, int threads) {
+bool backward_as_forward(const ConvGeom& g, const T* dy, const T* w, T* dx, int threads, Im2col how) {
+    if (how == Im2col::packed || g.stride != 1 || g.pad > g.k - 1) return false;
+    if (how == Im2col::cheaper && g.in_c < 2 * Tiles<T>::MR) return false;
+    const ConvGeom t = conv_geom({g.batch, g.out_c, g.out_h, g.out_w}, g.in_c, g.k, 1, g.k - 1 - g.pad);
+    if (how == Im2col::cheaper && !views_pay_off(t, threads)) return false; // small images padded wide: the scatter is faster
+    thread_local std::vector<T> turned, zeros;
+    turned.resize(std::size_t(g.in_c) * g.out_c * g.k * g.k);
+    zeros.assign(std::size_t(g.in_c), T(0));
+    for (int o = 0; o < g.out_c; ++o)
+        for (int c = 0; c < g.in_c; ++c)
+            for (int ky = 0; ky < g.k; ++ky)
+                for (int kx = 0; kx < g.k; ++kx)
+                    turned[((std::size_t(c) * g.out_c + o) * g.k + ky) * g.k + kx] =
+                        w[((std::size_t(o) * g.in_c + c) * g.k + g.k - 1 - ky) * g.k + g.k - 1 - kx];
+    conv_forward_fast(t, dy, turned.data(), zeros.data(), dx, threads, Im2col::in_place);
+    return true;
+}
+
+template <class T>
+void conv_backward_input_fast(const ConvGeom& g, const T* dy, const T* w, T* dx, int threads, Im2col how) {
     constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
     const int O = g.out_c, kk = g.k * g.k, R = g.in_c * kk, P = g.out_h * g.out_w;
+    if (backward_as_forward(g, dy, w, dx, threads, how)) return;
     thread_local std::vector<T> a_pack; // W^T: R rows x O
     a_pack.resize(std::size_t(padded_rows<T>(R)) * O);
     pack_a(R, O, w, 1, R, a_pack.data());
@@ -273,10 +302,11 @@ void conv_backward_weights_fast(const ConvGeom& g, const T* x, const T* dy, T* d
     }
 }
 
-template void conv_forward_fast<float>(const ConvGeom&, const float*, const float*, const float*, float*, int);
-template void conv_forward_fast<double>(const ConvGeom&, const double*, const double*, const double*, double*, int);
-template void conv_backward_input_fast<float>(const ConvGeom&, const float*, const float*, float*, int);
-template void conv_backward_input_fast<double>(const ConvGeom&, const double*, const double*, double*, int);
+template void conv_forward_fast<float>(const ConvGeom&, const float*, const float*, const float*, float*, int, Im2col);
+template void conv_forward_fast<double>(const ConvGeom&, const double*, const double*, const double*, double*, int,
+                                        Im2col);
+template void conv_backward_input_fast<float>(const ConvGeom&, const float*, const float*, float*, int, Im2col);
+template void conv_backward_input_fast<double>(const ConvGeom&, const double*, const double*, double*, int, Im2col);
 template void conv_backward_weights_fast<float>(const ConvGeom&, const float*, const float*, float*, float*, int);
 template void conv_backward_weights_fast<double>(const ConvGeom&, const double*, const double*, double*, double*, int);
 

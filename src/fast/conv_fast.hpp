@@ -18,11 +18,21 @@
 
 namespace allconv {
 
-template <class T>
-void conv_forward_fast(const ConvGeom& g, const T* x, const T* w, const T* b, T* y, int threads); // overwrites y
+// How the forward pass reads im2col: packed into strips (conv_fast.cpp), in
+// place from a padded copy (conv_views.cpp), or whichever costs less for the
+// layer. Every way gives the same bits; the tests pick each in turn.
+enum class Im2col { cheaper, packed, in_place };
 
 template <class T>
-void conv_backward_input_fast(const ConvGeom& g, const T* dy, const T* w, T* dx, int threads); // overwrites dx
+void conv_forward_fast(const ConvGeom& g, const T* x, const T* w, const T* b, T* y, int threads,
+                       Im2col how = Im2col::cheaper); // overwrites y
+
+// Backward to the input: `packed` multiplies W^T dY and scatters it onto dX
+// (col2im); `in_place`, for stride 1, runs it as a forward convolution of dY
+// reading im2col in place (conv_fast.cpp); `cheaper` picks.
+template <class T>
+void conv_backward_input_fast(const ConvGeom& g, const T* dy, const T* w, T* dx, int threads,
+                              Im2col how = Im2col::cheaper); // overwrites dx
 
 template <class T>
 void conv_backward_weights_fast(const ConvGeom& g, const T* x, const T* dy, T* dw, T* db, int threads); // +=

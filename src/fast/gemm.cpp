@@ -43,12 +43,28 @@ template <class T, int MR, int NR, std::size_t... I>
     (row_update<T, NR>(acc[I], ap[I], bp), ...);
 }
 
-// acc (MR x NR) = sum over p of a[p][0..MR) outer b[p][0..NR); then C = or += acc
-// for the mr x nr part that lies inside C. The sum over p runs in order, from 0.
-template <class T, int MR, int NR>
-void micro_kernel(int kc, const T* a, const T* b, T* c, long ldc, int mr, int nr, bool overwrite) {
+// Where the micro-kernel finds row p of its B strip (NR contiguous values):
+// packed strips hold them one after another; a strip read in place (a view
+// of a larger array, conv_views.cpp) has a table of where each row starts.
+template <class T, int NR>
+struct PackedRows {
+    const T* b;
+    const T* operator()(int p) const { return b + p * NR; }
+};
+template <class T>
+struct RowsInPlace {
+    const T* b;
+    const std::ptrdiff_t* offset;
+    const T* operator()(int p) const { return b + offset[p]; }
+};
+
+// acc (MR x NR) = sum over p of a[p][0..MR) outer row p of B; then C = or +=
+// acc for the mr x nr part that lies inside C. The sum over p runs in order,
+// from 0, however B is laid out.
+template <class T, int MR, int NR, class Rows>
+void micro_kernel(int kc, const T* a, Rows b, T* c, long ldc, int mr, int nr, bool overwrite) {
     T acc[MR][NR] = {};
-    for (int p = 0; p < kc; ++p) rank1_update<T, MR, NR>(acc, a + p * MR, b + p * NR, std::make_index_sequence<MR>());
+    for (int p = 0; p < kc; ++p) rank1_update<T, MR, NR>(acc, a + p * MR, b(p), std::make_index_sequence<MR>());
     if (mr == MR && nr == NR) { // a whole tile: fixed bounds, so the stores vectorise too
         for (int i = 0; i < MR; ++i)
             for (int j = 0; j < NR; ++j) c[i * ldc + j] = overwrite ? acc[i][j] : c[i * ldc + j] + acc[i][j];
@@ -56,6 +72,18 @@ void micro_kernel(int kc, const T* a, const T* b, T* c, long ldc, int mr, int nr
     }
     for (int i = 0; i < mr; ++i)
         for (int j = 0; j < nr; ++j) c[i * ldc + j] = overwrite ? acc[i][j] : c[i * ldc + j] + acc[i][j];
+}
+
+// The macro-kernel over B strips that `strip(sn)` gives as a Rows accessor.
+template <class T, class Strip>
+void macro_kernel_over(int m, int n, int kc, const T* a, Strip strip, T* C, long ldc, bool overwrite) {
+    constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
+    const int mc = blocking().mc;
+    for (int i0 = 0; i0 < m; i0 += mc) // a block of A that stays in L2
+        for (int sn = 0; sn * NR < n; ++sn) // one B strip, from L1, against every A strip of the block
+            for (int row = i0; row < std::min(m, i0 + mc); row += MR)
+                micro_kernel<T, MR, NR>(kc, a + std::size_t(row) * kc, strip(sn), C + long(row) * ldc + long(sn) * NR,
+                                        ldc, std::min(MR, m - row), std::min(NR, n - sn * NR), overwrite);
 }
 
 // dst[p * W + q] = M(p, q) = src[p * p_stride + q * q_stride] for p < kc, q < valid; 0 for q >= valid.
@@ -120,14 +148,17 @@ void pack_b(int kc, int n, const T* B, long b_row, long b_col, T* dst) {
 
 template <class T>
 void macro_kernel(int m, int n, int kc, const T* a, const T* b, T* C, long ldc, bool overwrite) {
-    constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
-    const int mc = blocking().mc;
-    for (int i0 = 0; i0 < m; i0 += mc) // a block of A that stays in L2
-        for (int sn = 0; sn * NR < n; ++sn) // one B strip, from L1, against every A strip of the block
-            for (int row = i0; row < std::min(m, i0 + mc); row += MR)
-                micro_kernel<T, MR, NR>(kc, a + std::size_t(row) * kc, b + std::size_t(sn) * NR * kc,
-                                        C + long(row) * ldc + long(sn) * NR, ldc, std::min(MR, m - row),
-                                        std::min(NR, n - sn * NR), overwrite);
+    constexpr int NR = Tiles<T>::NR;
+    const auto strip = [&](int sn) { return PackedRows<T, NR>{b + std::size_t(sn) * NR * kc}; };
+    macro_kernel_over<T>(m, n, kc, a, strip, C, ldc, overwrite);
+}
+
+template <class T>
+void macro_kernel_in_place(int m, int n, int kc, const T* a, const T* b, const std::ptrdiff_t* b_offset, T* C, long ldc,
+                           bool overwrite) {
+    constexpr int NR = Tiles<T>::NR;
+    const auto strip = [&](int sn) { return RowsInPlace<T>{b + std::size_t(sn) * NR, b_offset}; };
+    macro_kernel_over<T>(m, n, kc, a, strip, C, ldc, overwrite);
 }
 
 template <class T>
@@ -173,6 +204,10 @@ template void pack_b<float>(int, int, const float*, long, long, float*);
 template void pack_b<double>(int, int, const double*, long, long, double*);
 template void macro_kernel<float>(int, int, int, const float*, const float*, float*, long, bool);
 template void macro_kernel<double>(int, int, int, const double*, const double*, double*, long, bool);
+template void macro_kernel_in_place<float>(int, int, int, const float*, const float*, const std::ptrdiff_t*, float*,
+                                           long, bool);
+template void macro_kernel_in_place<double>(int, int, int, const double*, const double*, const std::ptrdiff_t*,
+                                            double*, long, bool);
 template void gemm<float>(int, int, int, const float*, long, long, const float*, long, long, float*, long, bool, int);
 template void gemm<double>(int, int, int, const double*, long, long, const double*, long, long, double*, long, bool,
                            int);

@@ -1,0 +1,197 @@
+// conv_views: the forward convolution with the im2col matrix read in place,
+// never packed.
+//
+// Copy x once, with its zero padding, split into stride x stride "phases":
+// phase (a, b) of channel c is the padded image's pixels (i*s + a, j*s + b),
+// hq x wq of them per image, hq = out_h + (k-1)/s and wq = out_w + (k-1)/s.
+// Number the output pixels in the same wider grid, j = (image*hq + oy)*wq + ox.
+// Output pixel (oy, ox) meets kernel offset (ky, kx) at padded pixel
+// (oy*s + ky, ox*s + kx) = phase (ky%s, kx%s), position (oy + ky/s, ox + kx/s),
+// so im2col row (c, ky, kx) is the copy itself, read from a fixed offset:
+//     col[(c, ky, kx)][j] = copy[offset(c, ky, kx) + j]
+//     offset(c, ky, kx) = plane(c, ky%s, kx%s) + (ky/s)*wq + kx/s
+// The matrix multiply reads its B strips there (macro_kernel_in_place). The
+// columns with ox >= out_w or oy >= out_h are computed and dropped: the price
+// of reading in place, worth paying when they are few (views_pay_off).
+// Each output is the same sum in the same order as with packed strips, so
+// the two ways give the same bits (a test checks it).
+#include "conv_views.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "gemm.hpp"
+#include "parallel.hpp"
+
+namespace allconv {
+
+namespace {
+
+struct Views {
+    int s, hq, wq;
+    long per_image, plane; // hq * wq values; the distance from one (channel, phase) plane of every image to the next
+};
+
+// The planes are `plane` values apart: whole cache lines of 64 bytes, an odd
+// number of them. (A B strip reads rows from up to KC planes; were they a
+// multiple of 4 KiB apart, or even an even number of lines, the rows would
+// crowd into a few sets of the L1 cache and evict each other: measured, a
+// multiply with rows 4 KiB apart ran at 155 instead of 203 GFLOP/s.)
+template <class T>
+Views views_of(const ConvGeom& g) {
+    const int s = g.stride, hq = g.out_h + (g.k - 1) / s, wq = g.out_w + (g.k - 1) / s;
+    const long line = 64 / long(sizeof(T)), lines = (long(g.batch) * hq * wq + line - 1) / line;
+    return Views{s, hq, wq, long(hq) * wq, (lines | 1) * line};
+}
+
+// ceil(a / s) for any sign of a (s > 0).
+int ceil_div(int a, int s) { return a <= 0 ? -(-a / s) : (a + s - 1) / s; }
+
+// A block of consecutive columns j0 .. j0 + n - 1 of the wider grid.
+struct Block {
+    long j0;
+    int n;
+};
+
+// The columns to compute, in blocks of at most nc: each image's rows
+// oy < out_h, or (when that rounds to fewer strips) every column from the
+// first image's to the last one's. `work` = the columns the strips cover.
+template <class T>
+std::vector<Block> blocks_of(const ConvGeom& g, const Views& v, int nc, long& work) {
+    constexpr int NR = Tiles<T>::NR;
+    const long rows = long(g.out_h) * v.wq, strips_each = (rows + NR - 1) / NR;
+    const long all = long(g.batch - 1) * v.per_image + rows, strips_all = (all + NR - 1) / NR;
+    std::vector<Block> blocks;
+    const bool each = strips_each * g.batch <= strips_all;
+    for (int image = 0; image < (each ? g.batch : 1); ++image) {
+        const long first = each ? image * v.per_image : 0, end = first + (each ? rows : all);
+        for (long j0 = first; j0 < end; j0 += nc) blocks.push_back(Block{j0, int(std::min<long>(nc, end - j0))});
+    }
+    work = (each ? strips_each * g.batch : strips_all) * NR;
+    return blocks;
+}
+
+// The padded, phase-split copy of x (layout: channel, phase a, phase b,
+// image, i, j), plus `slack` zeros that the last strips may read past it.
+template <class T>
+void fill_views(const ConvGeom& g, const Views& v, const T* x, T* copy, long slack, int threads) {
+    const int s = v.s, rows_total = g.in_c * s * s * g.batch;
+    parallel_for(rows_total, threads, [&](int t) { // t = ((c*s + a)*s + b)*batch + image
+        const int image = t % g.batch, b = t / g.batch % s, a = t / g.batch / s % s, c = t / g.batch / s / s;
+        const T* src = x + (long(image) * g.in_c + c) * g.in_h * g.in_w;
+        T* dst = copy + long(t / g.batch) * v.plane + long(image) * v.per_image;
+        const int lo = std::clamp(ceil_div(g.pad - b, s), 0, v.wq), hi = std::clamp(ceil_div(g.in_w + g.pad - b, s), lo, v.wq);
+        for (int i = 0; i < v.hq; ++i, dst += v.wq) {
+            const int iy = i * s + a - g.pad;
+            if (iy < 0 || iy >= g.in_h) {
+                std::fill_n(dst, v.wq, T(0));
+                continue;
+            }
+            const T* row = src + long(iy) * g.in_w + b - g.pad;
+            std::fill(dst, dst + lo, T(0));
+            for (int j = lo; j < hi; ++j) dst[j] = row[j * s];
+            std::fill(dst + hi, dst + v.wq, T(0));
+        }
+    });
+    std::fill_n(copy + long(rows_total / g.batch) * v.plane, slack, T(0));
+}
+
+// Images per group: a group's copy within half of L2, so that the strips of
+// every block are read from L2 at worst; fewer when the groups would not keep
+// every thread busy. (Groups never change a sum: each output is computed by
+// one task over the same rows in the same order.)
+int group_size(const ConvGeom& g, std::size_t bytes_per_value, int threads) {
+    const Views v = views_of<float>(g);
+    const std::size_t per_image = std::size_t(g.in_c) * v.s * v.s * std::size_t(v.per_image) * bytes_per_value;
+    const int by_cache = int(std::clamp<std::size_t>(l2_cache_bytes() / 2 / per_image, 1, std::size_t(g.batch)));
+    return std::max(1, std::min(by_cache, g.batch / threads));
+}
+
+// One group of images (g.batch of them, at x and y), its weights packed as A.
+template <class T>
+void forward_group(const ConvGeom& g, const T* x, const T* a, const T* b, T* y, int threads) {
+    constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
+    const int M = g.out_c, K = g.in_c * g.k * g.k, P = g.out_h * g.out_w, nc = blocking().nc;
+    const Views v = views_of<T>(g);
+    long work = 0;
+    const std::vector<Block> blocks = blocks_of<T>(g, v, nc, work);
+    const int col_blocks = int(blocks.size()), strips = padded_rows<T>(M) / MR;
+    const int row_blocks = std::min(strips, std::max(1, (2 * threads + col_blocks - 1) / col_blocks));
+    const int rows_per = (strips + row_blocks - 1) / row_blocks * MR;
+
+    thread_local std::vector<T> copy;
+    thread_local std::vector<std::ptrdiff_t> offset;
+    const long slack = long((g.k - 1) / v.s) * (v.wq + 1) + NR;
+    constexpr std::size_t line = 64 / sizeof(T); // the copy starts on a cache line
+    copy.resize(std::size_t(g.in_c) * v.s * v.s * v.plane + std::size_t(slack) + line);
+    T* const start = copy.data() + (line - reinterpret_cast<std::uintptr_t>(copy.data()) / sizeof(T) % line) % line;
+    fill_views(g, v, x, start, slack, threads);
+    offset.resize(std::size_t(K));
+    for (int r = 0; r < K; ++r) {
+        const int c = r / (g.k * g.k), ky = r / g.k % g.k, kx = r % g.k;
+        offset[std::size_t(r)] = ((long(c) * v.s + ky % v.s) * v.s + kx % v.s) * v.plane + long(ky / v.s) * v.wq + kx / v.s;
+    }
+    const T* const view = start;
+    const std::ptrdiff_t* const off = offset.data();
+    parallel_for(col_blocks * row_blocks, threads, [&](int t) {
+        const Block blk = blocks[std::size_t(t / row_blocks)];
+        const int i0 = t % row_blocks * rows_per, m = std::min(rows_per, M - i0);
+        if (m <= 0) return;
+        thread_local std::vector<T> c_tile;
+        c_tile.resize(std::size_t(rows_per) * nc);
+        for (int p0 = 0; p0 < K; p0 += KC) {
+            const int kc = std::min(KC, K - p0);
+            macro_kernel_in_place(m, blk.n, kc, a + std::size_t(p0) * padded_rows<T>(M) + std::size_t(i0) * kc,
+                                  view + blk.j0, off + p0, c_tile.data(), nc, p0 == 0);
+        }
+        for (long j = blk.j0; j < blk.j0 + blk.n;) { // the real columns back to NCHW, plus the bias
+            const long image = j / v.per_image;
+            const int oy = int(j % v.per_image / v.wq), ox = int(j % v.wq);
+            const int len = int(std::min<long>(v.wq - ox, blk.j0 + blk.n - j)), real = std::min(len, g.out_w - ox);
+            if (oy < g.out_h && real > 0)
+                for (int o = i0; o < i0 + m; ++o) {
+                    T* dst = y + (image * M + o) * P + oy * g.out_w + ox;
+                    const T* src = c_tile.data() + std::size_t(o - i0) * nc + (j - blk.j0);
+                    for (int q = 0; q < real; ++q) dst[q] = src[q] + b[o];
+                }
+            j += len;
+        }
+    });
+}
+
+} // namespace
+
+bool views_pay_off(const ConvGeom& g, int threads) {
+    ConvGeom group = g;
+    group.batch = group_size(g, sizeof(float), threads);
+    long work = 0;
+    blocks_of<float>(group, views_of<float>(group), blocking().nc, work);
+    // Packing a strip costs about a third of multiplying it (measured: 25-40%
+    // of the forward time went to packing); computing dropped columns costs in full.
+    return 10 * work <= 13 * long(group.batch) * g.out_h * g.out_w;
+}
+
+template <class T>
+void conv_forward_views(const ConvGeom& g, const T* x, const T* w, const T* b, T* y, int threads) {
+    const int M = g.out_c, K = g.in_c * g.k * g.k, G = group_size(g, sizeof(T), threads);
+    thread_local std::vector<T> a_pack;
+    a_pack.resize(std::size_t(padded_rows<T>(M)) * K);
+    pack_a(M, K, w, K, 1, a_pack.data());
+    const T* const a = a_pack.data();
+    const int groups = (g.batch + G - 1) / G;
+    const auto group = [&](int t, int inner_threads) {
+        ConvGeom sub = g;
+        sub.batch = std::min(G, g.batch - t * G);
+        forward_group(sub, x + long(t) * G * g.in_c * g.in_h * g.in_w, a, b, y + long(t) * G * M * g.out_h * g.out_w,
+                      inner_threads);
+    };
+    if (groups >= threads) parallel_for(groups, threads, [&](int t) { group(t, 1); });
+    else
+        for (int t = 0; t < groups; ++t) group(t, threads);
+}
+
+template void conv_forward_views<float>(const ConvGeom&, const float*, const float*, const float*, float*, int);
+template void conv_forward_views<double>(const ConvGeom&, const double*, const double*, const double*, double*, int);
+
+} // namespace allconv

@@ -1,0 +1,16 @@
+// conv_views: the forward convolution with im2col read in place from a
+// padded, phase-split copy of the input (conv_views.cpp explains how), for
+// the layers where that computes few columns it then drops.
+#pragma once
+#include "../layers/conv.hpp"
+
+namespace allconv {
+
+// Whether reading in place beats packing for this layer, on `threads` threads.
+bool views_pay_off(const ConvGeom& g, int threads);
+
+// y = conv(x, w) + b, the same bits as conv_forward_fast's packed path.
+template <class T>
+void conv_forward_views(const ConvGeom& g, const T* x, const T* w, const T* b, T* y, int threads);
+
+} // namespace allconv
