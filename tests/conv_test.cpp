@@ -241,6 +241,32 @@ void backward_as_forward_matches_reference(double tolerance) {
     }
 }
 
+// Weight gradients both ways (im2col packed into strips; read in place, which
+// sums over a wider grid of columns with dY zero at the extra ones), against
+// the reference loops, over strides 1-3, paddings 0-2 and kernels 1-5.
+template <class T>
+void weights_in_place_match_reference(double tolerance) {
+    Rng shapes(31);
+    for (int trial = 0; trial < 30; ++trial) {
+        const int k = 1 + int(shapes.below(5)), stride = 1 + int(shapes.below(3)), pad = int(shapes.below(3));
+        Shape in{1 + int(shapes.below(4)), 1 + int(shapes.below(12)), k + int(shapes.below(20)), k + int(shapes.below(20))};
+        ConvGeom g = conv_geom(in, 1 + int(shapes.below(50)), k, stride, pad);
+        auto x = random_tensor<T>(g.in_shape(), 100 + trial), r = random_tensor<T>(g.out_shape(), 110 + trial);
+        Tensor<T> dw_ref(g.weight_shape()), db_ref({1, g.out_c, 1, 1});
+        conv_backward_weights(g, x.ptr(), r.ptr(), dw_ref.ptr(), db_ref.ptr());
+        const std::vector<double> ref(dw_ref.data.begin(), dw_ref.data.end());
+        for (Im2col how : {Im2col::in_place, Im2col::packed}) {
+            Tensor<T> dw(g.weight_shape()), db({1, g.out_c, 1, 1});
+            conv_backward_weights_fast(g, x.ptr(), r.ptr(), dw.ptr(), db.ptr(), 1 + trial % 2, how);
+            EXPECT_LT(relative_error(std::vector<double>(dw.data.begin(), dw.data.end()), ref), tolerance) << describe(g);
+            EXPECT_TRUE(db.data == db_ref.data) << describe(g); // the same plain loop, the same order
+        }
+    }
+}
+
+TEST(ConvFast, WeightGradientsInPlaceMatchReferenceInFloat) { weights_in_place_match_reference<float>(1e-5); }
+TEST(ConvFast, WeightGradientsInPlaceMatchReferenceInDouble) { weights_in_place_match_reference<double>(1e-12); }
+
 TEST(ConvFast, BackwardAsForwardMatchesReferenceInFloat) { backward_as_forward_matches_reference<float>(1e-5); }
 TEST(ConvFast, BackwardAsForwardMatchesReferenceInDouble) { backward_as_forward_matches_reference<double>(1e-12); }
 

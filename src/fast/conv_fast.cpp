@@ -265,7 +265,9 @@ void conv_backward_input_fast(const ConvGeom& g, const T* dy, const T* w, T* dx,
 // owns a block of rows (weights of some input channels) and sums over every
 // image and pixel in order; then db += the sums of dY.
 template <class T>
-void conv_backward_weights_fast(const ConvGeom& g, const T* x, const T* dy, T* dw, T* db, int threads) {
+void conv_backward_weights_fast(const ConvGeom& g, const T* x, const T* dy, T* dw, T* db, int threads, Im2col how) {
+    if (how == Im2col::in_place || (how == Im2col::cheaper && views_pay_off_for_weights(g)))
+        return conv_backward_weights_views(g, x, dy, dw, db, threads);
     constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
     const int O = g.out_c, R = g.in_c * g.k * g.k, P = g.out_h * g.out_w;
     const long N = long(g.batch) * P;
@@ -307,7 +309,9 @@ template void conv_forward_fast<double>(const ConvGeom&, const double*, const do
                                         Im2col);
 template void conv_backward_input_fast<float>(const ConvGeom&, const float*, const float*, float*, int, Im2col);
 template void conv_backward_input_fast<double>(const ConvGeom&, const double*, const double*, double*, int, Im2col);
-template void conv_backward_weights_fast<float>(const ConvGeom&, const float*, const float*, float*, float*, int);
-template void conv_backward_weights_fast<double>(const ConvGeom&, const double*, const double*, double*, double*, int);
+template void conv_backward_weights_fast<float>(const ConvGeom&, const float*, const float*, float*, float*, int,
+                                               Im2col);
+template void conv_backward_weights_fast<double>(const ConvGeom&, const double*, const double*, double*, double*, int,
+                                                Im2col);
 
 } // namespace allconv

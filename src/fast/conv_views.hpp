@@ -13,4 +13,11 @@ bool views_pay_off(const ConvGeom& g, int threads);
 template <class T>
 void conv_forward_views(const ConvGeom& g, const T* x, const T* w, const T* b, T* y, int threads);
 
+// Whether reading im2col in place pays for the weight gradients.
+bool views_pay_off_for_weights(const ConvGeom& g);
+
+// dw += the gradient of <y, dy> with respect to w, db += with respect to b.
+template <class T>
+void conv_backward_weights_views(const ConvGeom& g, const T* x, const T* dy, T* dw, T* db, int threads);
+
 } // namespace allconv

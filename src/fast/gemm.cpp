@@ -34,18 +34,30 @@ template <class T, int NR>
     for (int j = 0; j < NR; ++j) r[j] += a * b[j];
 }
 
-// acc += ap (a column of MR) outer bp (a row of NR), one row_update per row.
-// The rows are spelled out by the fold rather than left to a loop: given a
-// loop over i, clang vectorises across the rows (a gather and a scatter per
-// multiply-add, 3 GFLOP/s) instead of along them.
-template <class T, int MR, int NR, std::size_t... I>
-[[gnu::always_inline]] inline void rank1_update(T (&acc)[MR][NR], const T* ap, const T* bp, std::index_sequence<I...>) {
-    (row_update<T, NR>(acc[I], ap[I], bp), ...);
+// acc += column p of the A strip (MR values) outer bp (a row of NR), one
+// row_update per row. The rows are spelled out by the fold rather than left
+// to a loop: given a loop over i, clang vectorises across the rows (a gather
+// and a scatter per multiply-add, 3 GFLOP/s) instead of along them.
+template <class T, int MR, int NR, class A, std::size_t... I>
+[[gnu::always_inline]] inline void rank1_update(T (&acc)[MR][NR], const A& a, int p, const T* bp,
+                                                std::index_sequence<I...>) {
+    (row_update<T, NR>(acc[I], a(p, int(I)), bp), ...);
 }
 
-// Where the micro-kernel finds row p of its B strip (NR contiguous values):
-// packed strips hold them one after another; a strip read in place (a view
-// of a larger array, conv_views.cpp) has a table of where each row starts.
+// Where the micro-kernel finds its operands. A packed A strip holds column p
+// (MR values) at a + p * MR; read in place, row i of the strip is a row of a
+// larger array (conv_views.cpp). A packed B strip holds row p (NR contiguous
+// values) at b + p * NR; read in place, a table says where each row starts.
+template <class T, int MR>
+struct PackedColumns {
+    const T* a;
+    T operator()(int p, int i) const { return a[p * MR + i]; }
+};
+template <class T, int MR>
+struct ColumnsInPlace {
+    const T* row[MR];
+    T operator()(int p, int i) const { return row[i][p]; }
+};
 template <class T, int NR>
 struct PackedRows {
     const T* b;
@@ -58,13 +70,13 @@ struct RowsInPlace {
     const T* operator()(int p) const { return b + offset[p]; }
 };
 
-// acc (MR x NR) = sum over p of a[p][0..MR) outer row p of B; then C = or +=
+// acc (MR x NR) = sum over p of column p of A outer row p of B; then C = or +=
 // acc for the mr x nr part that lies inside C. The sum over p runs in order,
-// from 0, however B is laid out.
-template <class T, int MR, int NR, class Rows>
-void micro_kernel(int kc, const T* a, Rows b, T* c, long ldc, int mr, int nr, bool overwrite) {
+// from 0, however A and B are laid out.
+template <class T, int MR, int NR, class A, class B>
+void micro_kernel(int kc, A a, B b, T* c, long ldc, int mr, int nr, bool overwrite) {
     T acc[MR][NR] = {};
-    for (int p = 0; p < kc; ++p) rank1_update<T, MR, NR>(acc, a + p * MR, b(p), std::make_index_sequence<MR>());
+    for (int p = 0; p < kc; ++p) rank1_update<T, MR, NR>(acc, a, p, b(p), std::make_index_sequence<MR>());
     if (mr == MR && nr == NR) { // a whole tile: fixed bounds, so the stores vectorise too
         for (int i = 0; i < MR; ++i)
             for (int j = 0; j < NR; ++j) c[i * ldc + j] = overwrite ? acc[i][j] : c[i * ldc + j] + acc[i][j];
@@ -74,16 +86,17 @@ void micro_kernel(int kc, const T* a, Rows b, T* c, long ldc, int mr, int nr, bo
         for (int j = 0; j < nr; ++j) c[i * ldc + j] = overwrite ? acc[i][j] : c[i * ldc + j] + acc[i][j];
 }
 
-// The macro-kernel over B strips that `strip(sn)` gives as a Rows accessor.
-template <class T, class Strip>
-void macro_kernel_over(int m, int n, int kc, const T* a, Strip strip, T* C, long ldc, bool overwrite) {
+// The macro-kernel over A strips that `a_strip(row)` (the strip starting at
+// that row) and B strips that `b_strip(sn)` give as accessors.
+template <class T, class AStrip, class BStrip>
+void macro_kernel_over(int m, int n, int kc, AStrip a_strip, BStrip b_strip, T* C, long ldc, bool overwrite) {
     constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
     const int mc = blocking().mc;
     for (int i0 = 0; i0 < m; i0 += mc) // a block of A that stays in L2
         for (int sn = 0; sn * NR < n; ++sn) // one B strip, from L1, against every A strip of the block
             for (int row = i0; row < std::min(m, i0 + mc); row += MR)
-                micro_kernel<T, MR, NR>(kc, a + std::size_t(row) * kc, strip(sn), C + long(row) * ldc + long(sn) * NR,
-                                        ldc, std::min(MR, m - row), std::min(NR, n - sn * NR), overwrite);
+                micro_kernel<T, MR, NR>(kc, a_strip(row), b_strip(sn), C + long(row) * ldc + long(sn) * NR, ldc,
+                                        std::min(MR, m - row), std::min(NR, n - sn * NR), overwrite);
 }
 
 // dst[p * W + q] = M(p, q) = src[p * p_stride + q * q_stride] for p < kc, q < valid; 0 for q >= valid.
@@ -148,17 +161,32 @@ void pack_b(int kc, int n, const T* B, long b_row, long b_col, T* dst) {
 
 template <class T>
 void macro_kernel(int m, int n, int kc, const T* a, const T* b, T* C, long ldc, bool overwrite) {
-    constexpr int NR = Tiles<T>::NR;
-    const auto strip = [&](int sn) { return PackedRows<T, NR>{b + std::size_t(sn) * NR * kc}; };
-    macro_kernel_over<T>(m, n, kc, a, strip, C, ldc, overwrite);
+    constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
+    const auto a_strip = [&](int row) { return PackedColumns<T, MR>{a + std::size_t(row) * kc}; };
+    const auto b_strip = [&](int sn) { return PackedRows<T, NR>{b + std::size_t(sn) * NR * kc}; };
+    macro_kernel_over<T>(m, n, kc, a_strip, b_strip, C, ldc, overwrite);
 }
 
 template <class T>
 void macro_kernel_in_place(int m, int n, int kc, const T* a, const T* b, const std::ptrdiff_t* b_offset, T* C, long ldc,
                            bool overwrite) {
-    constexpr int NR = Tiles<T>::NR;
-    const auto strip = [&](int sn) { return RowsInPlace<T>{b + std::size_t(sn) * NR, b_offset}; };
-    macro_kernel_over<T>(m, n, kc, a, strip, C, ldc, overwrite);
+    constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
+    const auto a_strip = [&](int row) { return PackedColumns<T, MR>{a + std::size_t(row) * kc}; };
+    const auto b_strip = [&](int sn) { return RowsInPlace<T>{b + std::size_t(sn) * NR, b_offset}; };
+    macro_kernel_over<T>(m, n, kc, a_strip, b_strip, C, ldc, overwrite);
+}
+
+template <class T>
+void macro_kernel_a_in_place(int m, int n, int kc, const T* a, const std::ptrdiff_t* a_offset, const T* b, T* C,
+                             long ldc, bool overwrite) {
+    constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
+    const auto a_strip = [&](int row) {
+        ColumnsInPlace<T, MR> strip;
+        for (int i = 0; i < MR; ++i) strip.row[i] = a + a_offset[std::min(row + i, m - 1)]; // rows past m: any row
+        return strip;
+    };
+    const auto b_strip = [&](int sn) { return PackedRows<T, NR>{b + std::size_t(sn) * NR * kc}; };
+    macro_kernel_over<T>(m, n, kc, a_strip, b_strip, C, ldc, overwrite);
 }
 
 template <class T>
@@ -204,6 +232,10 @@ template void pack_b<float>(int, int, const float*, long, long, float*);
 template void pack_b<double>(int, int, const double*, long, long, double*);
 template void macro_kernel<float>(int, int, int, const float*, const float*, float*, long, bool);
 template void macro_kernel<double>(int, int, int, const double*, const double*, double*, long, bool);
+template void macro_kernel_a_in_place<float>(int, int, int, const float*, const std::ptrdiff_t*, const float*, float*,
+                                             long, bool);
+template void macro_kernel_a_in_place<double>(int, int, int, const double*, const std::ptrdiff_t*, const double*,
+                                              double*, long, bool);
 template void macro_kernel_in_place<float>(int, int, int, const float*, const float*, const std::ptrdiff_t*, float*,
                                            long, bool);
 template void macro_kernel_in_place<double>(int, int, int, const double*, const double*, const std::ptrdiff_t*,

@@ -76,6 +76,12 @@ template <class T>
 void macro_kernel_in_place(int m, int n, int kc, const T* a, const T* b, const std::ptrdiff_t* b_offset, T* C, long ldc,
                            bool overwrite);
 
+// The same with A read in place: row i of A (m rows) is the kc contiguous
+// values at a + a_offset[i]; B packed.
+template <class T>
+void macro_kernel_a_in_place(int m, int n, int kc, const T* a, const std::ptrdiff_t* a_offset, const T* b, T* C,
+                             long ldc, bool overwrite);
+
 // The whole product, for operands in any layout (A and B read through strides).
 template <class T>
 void gemm(int M, int N, int K, const T* A, long a_row, long a_col, const T* B, long b_row, long b_col, T* C,
