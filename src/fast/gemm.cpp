@@ -168,25 +168,20 @@ void macro_kernel(int m, int n, int kc, const T* a, const T* b, T* C, long ldc, 
 }
 
 template <class T>
-void macro_kernel_in_place(int m, int n, int kc, const T* a, const T* b, const std::ptrdiff_t* b_offset, T* C, long ldc,
-                           bool overwrite) {
+void macro_kernel_views(int m, int n, int kc, const T* a, const std::ptrdiff_t* a_offset, const T* b,
+                        const std::ptrdiff_t* b_offset, T* C, long ldc, bool overwrite) {
     constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
-    const auto a_strip = [&](int row) { return PackedColumns<T, MR>{a + std::size_t(row) * kc}; };
-    const auto b_strip = [&](int sn) { return RowsInPlace<T>{b + std::size_t(sn) * NR, b_offset}; };
-    macro_kernel_over<T>(m, n, kc, a_strip, b_strip, C, ldc, overwrite);
-}
-
-template <class T>
-void macro_kernel_a_in_place(int m, int n, int kc, const T* a, const std::ptrdiff_t* a_offset, const T* b, T* C,
-                             long ldc, bool overwrite) {
-    constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
-    const auto a_strip = [&](int row) {
+    const auto packed_a = [&](int row) { return PackedColumns<T, MR>{a + std::size_t(row) * kc}; };
+    const auto a_in_place = [&](int row) {
         ColumnsInPlace<T, MR> strip;
         for (int i = 0; i < MR; ++i) strip.row[i] = a + a_offset[std::min(row + i, m - 1)]; // rows past m: any row
         return strip;
     };
-    const auto b_strip = [&](int sn) { return PackedRows<T, NR>{b + std::size_t(sn) * NR * kc}; };
-    macro_kernel_over<T>(m, n, kc, a_strip, b_strip, C, ldc, overwrite);
+    const auto packed_b = [&](int sn) { return PackedRows<T, NR>{b + std::size_t(sn) * NR * kc}; };
+    const auto b_in_place = [&](int sn) { return RowsInPlace<T>{b + std::size_t(sn) * NR, b_offset}; };
+    if (a_offset) macro_kernel_over<T>(m, n, kc, a_in_place, packed_b, C, ldc, overwrite);
+    else if (b_offset) macro_kernel_over<T>(m, n, kc, packed_a, b_in_place, C, ldc, overwrite);
+    else macro_kernel_over<T>(m, n, kc, packed_a, packed_b, C, ldc, overwrite);
 }
 
 template <class T>
@@ -232,14 +227,10 @@ template void pack_b<float>(int, int, const float*, long, long, float*);
 template void pack_b<double>(int, int, const double*, long, long, double*);
 template void macro_kernel<float>(int, int, int, const float*, const float*, float*, long, bool);
 template void macro_kernel<double>(int, int, int, const double*, const double*, double*, long, bool);
-template void macro_kernel_a_in_place<float>(int, int, int, const float*, const std::ptrdiff_t*, const float*, float*,
-                                             long, bool);
-template void macro_kernel_a_in_place<double>(int, int, int, const double*, const std::ptrdiff_t*, const double*,
-                                              double*, long, bool);
-template void macro_kernel_in_place<float>(int, int, int, const float*, const float*, const std::ptrdiff_t*, float*,
-                                           long, bool);
-template void macro_kernel_in_place<double>(int, int, int, const double*, const double*, const std::ptrdiff_t*,
-                                            double*, long, bool);
+template void macro_kernel_views<float>(int, int, int, const float*, const std::ptrdiff_t*, const float*,
+                                        const std::ptrdiff_t*, float*, long, bool);
+template void macro_kernel_views<double>(int, int, int, const double*, const std::ptrdiff_t*, const double*,
+                                         const std::ptrdiff_t*, double*, long, bool);
 template void gemm<float>(int, int, int, const float*, long, long, const float*, long, long, float*, long, bool, int);
 template void gemm<double>(int, int, int, const double*, long, long, const double*, long, long, double*, long, bool,
                            int);

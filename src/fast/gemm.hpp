@@ -71,18 +71,14 @@ void pack_b(int kc, int n, const T* B, long b_row, long b_col, T* dst);
 template <class T>
 void macro_kernel(int m, int n, int kc, const T* a, const T* b, T* C, long ldc, bool overwrite);
 
-// The same with B read in place rather than packed: row p of the slice is the
-// n contiguous values at b + b_offset[p] (and the NR - 1 after them must be
+// The same with one operand read in place rather than packed: when a_offset
+// is given, row i of A (m rows) is the kc contiguous values at a + a_offset[i]
+// (and B is packed); otherwise, when b_offset is given, row p of B is the n
+// contiguous values at b + b_offset[p] (and the NR - 1 after them must be
 // readable: a partial last strip reads a whole strip and stores only n).
 template <class T>
-void macro_kernel_in_place(int m, int n, int kc, const T* a, const T* b, const std::ptrdiff_t* b_offset, T* C, long ldc,
-                           bool overwrite);
-
-// The same with A read in place: row i of A (m rows) is the kc contiguous
-// values at a + a_offset[i]; B packed.
-template <class T>
-void macro_kernel_a_in_place(int m, int n, int kc, const T* a, const std::ptrdiff_t* a_offset, const T* b, T* C,
-                             long ldc, bool overwrite);
+void macro_kernel_views(int m, int n, int kc, const T* a, const std::ptrdiff_t* a_offset, const T* b,
+                        const std::ptrdiff_t* b_offset, T* C, long ldc, bool overwrite);
 
 // The whole product, for operands in any layout (A and B read through strides).
 template <class T>
