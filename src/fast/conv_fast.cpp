@@ -63,8 +63,8 @@ void pack_b_im2col(const ConvGeom& g, const T* x, const std::vector<Run>& runs, 
         for (int p = 0; p < kc; ++p) std::fill_n(dst + std::size_t(last) * kc + std::size_t(p) * NR + n % NR, NR - n % NR, T(0));
     const long plane = long(g.in_h) * g.in_w;
     thread_local std::vector<int> lo, hi; // per kx: the valid q of the run
-    lo.resize(std::size_t(g.k));
-    hi.resize(std::size_t(g.k));
+    grow(lo, std::size_t(g.k));
+    grow(hi, std::size_t(g.k));
     for (const Run& run : runs) {
         for (int kx = 0; kx < g.k; ++kx) {
             const int first = run.ix0 + kx;
@@ -125,7 +125,7 @@ void pack_a_im2col(const ConvGeom& g, const T* x, const std::vector<Run>& runs, 
 template <class T>
 void col2im(const ConvGeom& g, const std::vector<Run>& runs, const T* ctile, long ldc, int r0, int m, T* dx) {
     thread_local std::vector<int> bounds; // per run and kx: the valid q, as in gather_row
-    bounds.resize(runs.size() * std::size_t(g.k) * 2);
+    grow(bounds, runs.size() * std::size_t(g.k) * 2);
     for (std::size_t u = 0; u < runs.size(); ++u)
         for (int kx = 0; kx < g.k; ++kx) {
             const int first = runs[u].ix0 + kx, len = runs[u].len;
@@ -167,7 +167,7 @@ void conv_forward_fast(const ConvGeom& g, const T* x, const T* w, const T* b, T*
     const int row_blocks = std::min(strips, std::max(1, (2 * threads + col_blocks - 1) / col_blocks));
     const int rows_per = (strips + row_blocks - 1) / row_blocks * MR;
     thread_local std::vector<T> a_pack;
-    a_pack.resize(std::size_t(padded_rows<T>(M)) * K);
+    grow(a_pack, std::size_t(padded_rows<T>(M)) * K);
     pack_a(M, K, w, K, 1, a_pack.data());
     const T* const a = a_pack.data();
     parallel_for(col_blocks * row_blocks, threads, [&](int t) {
@@ -176,8 +176,8 @@ void conv_forward_fast(const ConvGeom& g, const T* x, const T* w, const T* b, T*
         if (m <= 0) return;
         thread_local std::vector<T> b_pack, c_tile;
         thread_local std::vector<Run> runs;
-        b_pack.resize(std::size_t((n + NR - 1) / NR) * NR * KC);
-        c_tile.resize(std::size_t(rows_per) * nc);
+        grow(b_pack, std::size_t((n + NR - 1) / NR) * NR * KC);
+        grow(c_tile, std::size_t(rows_per) * nc);
         runs_of<T>(g, j0, n, runs);
         for (int p0 = 0; p0 < K; p0 += KC) {
             const int kc = std::min(KC, K - p0);
@@ -210,7 +210,7 @@ bool backward_as_forward(const ConvGeom& g, const T* dy, const T* w, T* dx, int 
     const ConvGeom t = conv_geom({g.batch, g.out_c, g.out_h, g.out_w}, g.in_c, g.k, 1, g.k - 1 - g.pad);
     if (how == Im2col::cheaper && !views_pay_off(t, threads)) return false; // small images padded wide: the scatter is faster
     thread_local std::vector<T> turned, zeros;
-    turned.resize(std::size_t(g.in_c) * g.out_c * g.k * g.k);
+    grow(turned, std::size_t(g.in_c) * g.out_c * g.k * g.k);
     zeros.assign(std::size_t(g.in_c), T(0));
     for (int o = 0; o < g.out_c; ++o)
         for (int c = 0; c < g.in_c; ++c)
@@ -228,7 +228,7 @@ void conv_backward_input_fast(const ConvGeom& g, const T* dy, const T* w, T* dx,
     const int O = g.out_c, kk = g.k * g.k, R = g.in_c * kk, P = g.out_h * g.out_w;
     if (backward_as_forward(g, dy, w, dx, threads, how)) return;
     thread_local std::vector<T> a_pack; // W^T: R rows x O
-    a_pack.resize(std::size_t(padded_rows<T>(R)) * O);
+    grow(a_pack, std::size_t(padded_rows<T>(R)) * O);
     pack_a(R, O, w, 1, R, a_pack.data());
     const T* const a = a_pack.data();
     // Channel blocks start on a strip of MR rows: a multiple of MR / gcd(MR, k*k)
@@ -247,8 +247,8 @@ void conv_backward_input_fast(const ConvGeom& g, const T* dy, const T* w, T* dx,
         std::fill(dx + (long(image) * g.in_c + c0) * g.in_h * g.in_w, dx + (long(image) * g.in_c + c1) * g.in_h * g.in_w, T(0));
         for (int j0 = 0; j0 < P; j0 += nc) {
             const int n = std::min(nc, P - j0);
-            b_pack.resize(std::size_t((n + NR - 1) / NR) * NR * KC);
-            c_tile.resize(std::size_t(m) * nc);
+            grow(b_pack, std::size_t((n + NR - 1) / NR) * NR * KC);
+            grow(c_tile, std::size_t(m) * nc);
             for (int p0 = 0; p0 < O; p0 += KC) { // B: rows p0.. of dY for this image, columns j0..
                 const int kc = std::min(KC, O - p0);
                 pack_b(kc, n, dy + (long(image) * O + p0) * P + j0, long(P), 1L, b_pack.data());
@@ -276,9 +276,9 @@ void conv_backward_weights_fast(const ConvGeom& g, const T* x, const T* dy, T* d
         const int r0 = t * per * MR, m = std::min(R - r0, per * MR);
         thread_local std::vector<T> a_pack, b_pack, c_tile;
         thread_local std::vector<Run> runs;
-        a_pack.resize(std::size_t(padded_rows<T>(m)) * KC);
-        b_pack.resize(std::size_t((O + NR - 1) / NR) * NR * KC);
-        c_tile.resize(std::size_t(m) * O);
+        grow(a_pack, std::size_t(padded_rows<T>(m)) * KC);
+        grow(b_pack, std::size_t((O + NR - 1) / NR) * NR * KC);
+        grow(c_tile, std::size_t(m) * O);
         for (long k0 = 0; k0 < N; k0 += KC) {
             const int kc = int(std::min<long>(KC, N - k0));
             runs_of<T>(g, k0, kc, runs);

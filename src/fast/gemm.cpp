@@ -200,7 +200,7 @@ void gemm(int M, int N, int K, const T* A, long a_row, long a_col, const T* B, l
     parallel_for(tiles, threads, [&](int t) { // one task per block of columns: no two tasks share an element of C
         const int j0 = t * nc, n = std::min(nc, N - j0);
         thread_local std::vector<T> b_pack;
-        b_pack.resize(std::size_t((n + NR - 1) / NR) * NR * KC);
+        grow(b_pack, std::size_t((n + NR - 1) / NR) * NR * KC);
         for (int p0 = 0; p0 < K; p0 += KC) {
             const int kc = std::min(KC, K - p0);
             pack_b(kc, n, B + long(p0) * b_row + long(j0) * b_col, b_row, b_col, b_pack.data());

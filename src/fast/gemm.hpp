@@ -18,6 +18,7 @@
 // follows the cache sizes the machine reports.
 #pragma once
 #include <cstddef>
+#include <vector>
 
 namespace allconv {
 
@@ -50,6 +51,14 @@ struct Blocking {
 };
 Blocking blocking();
 std::size_t l2_cache_bytes();
+
+// Makes v hold at least n elements, keeping what it has: the fast path's
+// buffers live from call to call and never shrink (resize would zero again
+// whatever grows back: a memset of megabytes per pass, as layers alternate).
+template <class T>
+void grow(std::vector<T>& v, std::size_t n) {
+    if (v.size() < n) v.resize(n);
+}
 
 // Rows rounded up to whole strips of MR.
 template <class T>
