@@ -50,11 +50,13 @@ template <class T, int MR, int NR, class A, std::size_t... I>
 // values) at b + p * NR; read in place, a table says where each row starts.
 template <class T, int MR>
 struct PackedColumns {
+    static constexpr bool apart = true; // (see micro_kernel_apart)
     const T* a;
     T operator()(int p, int i) const { return a[p * MR + i]; }
 };
 template <class T, int MR>
 struct ColumnsInPlace {
+    static constexpr bool apart = false;
     const T* row[MR];
     T operator()(int p, int i) const { return row[i][p]; }
 };
@@ -74,7 +76,7 @@ struct RowsInPlace {
 // acc for the mr x nr part that lies inside C. The sum over p runs in order,
 // from 0, however A and B are laid out.
 template <class T, int MR, int NR, class A, class B>
-void micro_kernel(int kc, A a, B b, T* c, long ldc, int mr, int nr, bool overwrite) {
+[[gnu::always_inline]] inline void micro_kernel(int kc, A a, B b, T* c, long ldc, int mr, int nr, bool overwrite) {
     T acc[MR][NR] = {};
     for (int p = 0; p < kc; ++p) rank1_update<T, MR, NR>(acc, a, p, b(p), std::make_index_sequence<MR>());
     if (mr == MR && nr == NR) { // a whole tile: fixed bounds, so the stores vectorise too
@@ -86,6 +88,16 @@ void micro_kernel(int kc, A a, B b, T* c, long ldc, int mr, int nr, bool overwri
         for (int j = 0; j < nr; ++j) c[i * ldc + j] = overwrite ? acc[i][j] : c[i * ldc + j] + acc[i][j];
 }
 
+// The micro-kernel as a function of its own. Inlined into the macro-kernel,
+// clang 13 kept one row of accumulators on the stack when B is read in place
+// (20-28% of peak); apart, every compiler keeps them in registers. But with A
+// read in place (12 row pointers, passed in memory) clang 14-19 then keep all
+// the accumulators in memory: that one stays inlined (`apart` = false).
+template <class T, int MR, int NR, class A, class B>
+[[gnu::noinline]] void micro_kernel_apart(int kc, A a, B b, T* c, long ldc, int mr, int nr, bool overwrite) {
+    micro_kernel<T, MR, NR>(kc, a, b, c, ldc, mr, nr, overwrite);
+}
+
 // The macro-kernel over A strips that `a_strip(row)` (the strip starting at
 // that row) and B strips that `b_strip(sn)` give as accessors.
 template <class T, class AStrip, class BStrip>
@@ -95,8 +107,12 @@ void macro_kernel_over(int m, int n, int kc, AStrip a_strip, BStrip b_strip, T* 
     for (int i0 = 0; i0 < m; i0 += mc) // a block of A that stays in L2
         for (int sn = 0; sn * NR < n; ++sn) // one B strip, from L1, against every A strip of the block
             for (int row = i0; row < std::min(m, i0 + mc); row += MR)
-                micro_kernel<T, MR, NR>(kc, a_strip(row), b_strip(sn), C + long(row) * ldc + long(sn) * NR, ldc,
-                                        std::min(MR, m - row), std::min(NR, n - sn * NR), overwrite);
+                if constexpr (decltype(a_strip(row))::apart)
+                    micro_kernel_apart<T, MR, NR>(kc, a_strip(row), b_strip(sn), C + long(row) * ldc + long(sn) * NR,
+                                                  ldc, std::min(MR, m - row), std::min(NR, n - sn * NR), overwrite);
+                else
+                    micro_kernel<T, MR, NR>(kc, a_strip(row), b_strip(sn), C + long(row) * ldc + long(sn) * NR, ldc,
+                                            std::min(MR, m - row), std::min(NR, n - sn * NR), overwrite);
 }
 
 // dst[p * W + q] = M(p, q) = src[p * p_stride + q * q_stride] for p < kc, q < valid; 0 for q >= valid.
