@@ -50,7 +50,7 @@ template <class T, int MR, int NR, class A, std::size_t... I>
 // values) at b + p * NR; read in place, a table says where each row starts.
 template <class T, int MR>
 struct PackedColumns {
-    static constexpr bool apart = true; // (see micro_kernel_apart)
+    static constexpr bool apart = Tiles<T>::apart; // (see micro_kernel_apart)
     const T* a;
     T operator()(int p, int i) const { return a[p * MR + i]; }
 };
@@ -88,11 +88,13 @@ template <class T, int MR, int NR, class A, class B>
         for (int j = 0; j < nr; ++j) c[i * ldc + j] = overwrite ? acc[i][j] : c[i * ldc + j] + acc[i][j];
 }
 
-// The micro-kernel as a function of its own. Inlined into the macro-kernel,
-// clang 13 kept one row of accumulators on the stack when B is read in place
-// (20-28% of peak); apart, every compiler keeps them in registers. But with A
-// read in place (12 row pointers, passed in memory) clang 14-19 then keep all
-// the accumulators in memory: that one stays inlined (`apart` = false).
+// The micro-kernel as a function of its own, for A packed and the AVX-512
+// tiles (Tiles::apart). Inlined into the macro-kernel, clang 13 kept a row of
+// accumulators on the stack (20-28% of peak); apart, every compiler keeps them
+// in registers. With the AVX2 tile it is the other way round (apart, clang 14
+// shuffled the accumulators: training step 44% of peak instead of 72%), and
+// with A read in place (12 row pointers, passed in memory) clang 14-19 keep
+// all the accumulators in memory when apart: those stay inlined.
 template <class T, int MR, int NR, class A, class B>
 [[gnu::noinline]] void micro_kernel_apart(int kc, A a, B b, T* c, long ldc, int mr, int nr, bool overwrite) {
     micro_kernel<T, MR, NR>(kc, a, b, c, ldc, mr, nr, overwrite);

@@ -28,15 +28,17 @@ namespace allconv {
 // measured 5-10% faster forward when B is read in place).
 template <class T>
 struct Tiles;
+// `apart`: the micro-kernel is called as a function of its own rather than
+// inlined (gemm.cpp says why; measured with clang 13-19 and g++ 11-12).
 #if defined(__AVX512F__)
-template <> struct Tiles<float> { static constexpr int MR = 12, NR = 32; };
-template <> struct Tiles<double> { static constexpr int MR = 8, NR = 16; };
+template <> struct Tiles<float> { static constexpr int MR = 12, NR = 32; static constexpr bool apart = true; };
+template <> struct Tiles<double> { static constexpr int MR = 8, NR = 16; static constexpr bool apart = true; };
 #elif defined(__AVX__)
-template <> struct Tiles<float> { static constexpr int MR = 4, NR = 24; };
-template <> struct Tiles<double> { static constexpr int MR = 4, NR = 8; };
+template <> struct Tiles<float> { static constexpr int MR = 4, NR = 24; static constexpr bool apart = false; };
+template <> struct Tiles<double> { static constexpr int MR = 4, NR = 8; static constexpr bool apart = false; };
 #else
-template <> struct Tiles<float> { static constexpr int MR = 4, NR = 8; };
-template <> struct Tiles<double> { static constexpr int MR = 4, NR = 4; };
+template <> struct Tiles<float> { static constexpr int MR = 4, NR = 8; static constexpr bool apart = false; };
+template <> struct Tiles<double> { static constexpr int MR = 4, NR = 4; static constexpr bool apart = false; };
 #endif
 
 // Depth of one packed slice. Fixed: a different KC would change where partial
