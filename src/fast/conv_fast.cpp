@@ -263,13 +263,13 @@ void conv_backward_input_fast(const ConvGeom& g, const T* dy, const T* w, T* dx,
     });
 }
 
-// dW += dY * im2col^T, computed as its transpose im2col * dY^T (R x O): a task
-// owns a block of rows (weights of some input channels) and sums over every
-// image and pixel in order; then db += the sums of dY.
+namespace {
+
+// dW += dY * im2col^T, computed as its transpose im2col * dY^T (R x O) with
+// im2col packed into A strips: a task owns a block of rows (weights of some
+// input channels) and sums over every image and pixel in order.
 template <class T>
-void conv_backward_weights_fast(const ConvGeom& g, const T* x, const T* dy, T* dw, T* db, int threads, Im2col how) {
-    if (how == Im2col::in_place || (how == Im2col::cheaper && views_pay_off_for_weights(g)))
-        return conv_backward_weights_views(g, x, dy, dw, db, threads);
+void weights_packed(const ConvGeom& g, const T* x, const T* dy, T* dw, int threads) {
     constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
     const int O = g.out_c, R = g.in_c * g.k * g.k, P = g.out_h * g.out_w;
     const long N = long(g.batch) * P;
@@ -298,6 +298,18 @@ void conv_backward_weights_fast(const ConvGeom& g, const T* x, const T* dy, T* d
         for (int i = 0; i < m; ++i)
             for (int o = 0; o < O; ++o) dw[long(o) * R + r0 + i] += c_tile[std::size_t(i) * O + o];
     });
+}
+
+} // namespace
+
+// dW as above or from the padded copy (conv_views.cpp); then db += the sums of dY.
+template <class T>
+void conv_backward_weights_fast(const ConvGeom& g, const T* x, const T* dy, T* dw, T* db, int threads, Im2col how) {
+    const int O = g.out_c, P = g.out_h * g.out_w;
+    if (how == Im2col::in_place || (how == Im2col::cheaper && views_pay_off_for_weights(g)))
+        conv_backward_weights_views(g, x, dy, dw, threads);
+    else
+        weights_packed(g, x, dy, dw, threads);
     for (int o = 0; o < O; ++o) { // the bias: every image's dY summed, in order
         T sum = T(0);
         for (int n = 0; n < g.batch; ++n)

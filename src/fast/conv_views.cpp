@@ -273,9 +273,9 @@ bool views_pay_off_for_weights(const ConvGeom& g) {
 // summed over weight_slices in order; a task owns a block of rows (weights
 // of some input channels), so the thread count changes no sum.
 template <class T>
-void conv_backward_weights_views(const ConvGeom& g, const T* x, const T* dy, T* dw, T* db, int threads) {
+void conv_backward_weights_views(const ConvGeom& g, const T* x, const T* dy, T* dw, int threads) {
     constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
-    const int O = g.out_c, R = g.in_c * g.k * g.k, P = g.out_h * g.out_w;
+    const int O = g.out_c, R = g.in_c * g.k * g.k;
     const Views v = views_of<T>(g);
     thread_local std::vector<T> copy;
     thread_local std::vector<std::ptrdiff_t> offset;
@@ -305,16 +305,10 @@ void conv_backward_weights_views(const ConvGeom& g, const T* x, const T* dy, T* 
         for (int i = 0; i < m; ++i)
             for (int o = 0; o < O; ++o) dw[long(o) * R + r0 + i] += c_tile[std::size_t(i) * O + o];
     });
-    for (int o = 0; o < O; ++o) { // the bias: every image's dY summed, in order
-        T sum = T(0);
-        for (int n = 0; n < g.batch; ++n)
-            for (int p = 0; p < P; ++p) sum += dy[(long(n) * O + o) * P + p];
-        db[o] += sum;
-    }
 }
 
-template void conv_backward_weights_views<float>(const ConvGeom&, const float*, const float*, float*, float*, int);
-template void conv_backward_weights_views<double>(const ConvGeom&, const double*, const double*, double*, double*, int);
+template void conv_backward_weights_views<float>(const ConvGeom&, const float*, const float*, float*, int);
+template void conv_backward_weights_views<double>(const ConvGeom&, const double*, const double*, double*, int);
 template void conv_forward_views<float>(const ConvGeom&, const float*, const float*, const float*, float*, int);
 template void conv_forward_views<double>(const ConvGeom&, const double*, const double*, const double*, double*, int);
 

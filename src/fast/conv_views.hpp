@@ -16,8 +16,8 @@ void conv_forward_views(const ConvGeom& g, const T* x, const T* w, const T* b, T
 // Whether reading im2col in place pays for the weight gradients.
 bool views_pay_off_for_weights(const ConvGeom& g);
 
-// dw += the gradient of <y, dy> with respect to w, db += with respect to b.
+// dw += the gradient of <y, dy> with respect to w (the bias: conv_fast.cpp).
 template <class T>
-void conv_backward_weights_views(const ConvGeom& g, const T* x, const T* dy, T* dw, T* db, int threads);
+void conv_backward_weights_views(const ConvGeom& g, const T* x, const T* dy, T* dw, int threads);
 
 } // namespace allconv
