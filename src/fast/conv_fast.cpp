@@ -196,9 +196,6 @@ void conv_forward_fast(const ConvGeom& g, const T* x, const T* w, const T* b, T*
     });
 }
 
-// dX = col2im(W^T * dY). A task is one image and one block of input
-// channels: the rows of W^T * dY it computes scatter only onto its own
-// channels of its own image, in a fixed order of column blocks.
 // With stride 1, backward to the input is itself a forward convolution: of
 // dY, padded by k - 1 - pad, with the kernels turned half a turn and input and
 // output channels swapped,  dX[c] = sum over o of dY[o] (*) W[o][c] rotated.
@@ -224,6 +221,9 @@ bool backward_as_forward(const ConvGeom& g, const T* dy, const T* w, T* dx, int 
     return true;
 }
 
+// Otherwise dX = col2im(W^T * dY). A task is one image and one block of input
+// channels: the rows of W^T * dY it computes scatter only onto its own
+// channels of its own image, in a fixed order of column blocks.
 template <class T>
 void conv_backward_input_fast(const ConvGeom& g, const T* dy, const T* w, T* dx, int threads, Im2col how) {
     constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
