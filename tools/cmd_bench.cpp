@@ -28,6 +28,9 @@ extern const char* const bench_help =
     "backward with weight gradients); reference loops against the fast path; 1 thread\n"
     "and all; batch 1 and --batch (default 16). Then training images/s of the shipped\n"
     "Fashion-MNIST architecture and one visualization against one forward pass.\n"
+    "Forward, backward to the input and the visualization keep the weights packed\n"
+    "from call to call, as inference does (`forward, packing every call`: without);\n"
+    "training steps pack them on every call.\n"
     "Warm-up run first, then the median of --reps runs (default 5). GFLOP/s counts\n"
     "2 x the multiply-adds `describe` prints (backward: the same count per pass).\n"
     "--quick: the peak and the whole network at --batch on one thread, nothing else\n"
@@ -92,23 +95,33 @@ void bench_layers(Table& t, const Arch& arch, const Params<float>& params, const
         const Tensor<float>& in = i ? tape.out[i - 1] : tape.input;
         const ConvGeom g = conv_geom(in.shape, l.out_c, l.k, l.stride, l.pad);
         Tensor<float> y(g.out_shape());
+        WeightPacks packs; // as in the network's forward row
         const double s = median_seconds(t.reps, [&] {
-            conv_forward_fast(g, in.ptr(), params.weight[i].ptr(), params.bias[i].ptr(), y.ptr(), 1);
+            conv_forward_fast(g, in.ptr(), params.weight[i].ptr(), params.bias[i].ptr(), y.ptr(), 1, Im2col::cheaper,
+                              &packs);
         });
         t.add({"  " + l.name + " forward", "fast", 1, x.shape.n, s, 2.0 * l.macs() * x.shape.n / s / 1e9});
     }
 }
 
 // The whole network: forward, backward to the input under each rule, a training step.
-void bench_network(Table& t, const Arch& arch, const Params<float>& params, const Tensor<float>& x, const Compute& c) {
+// Forward and backward to the input hold the weights fixed, as inference
+// does: packed once (the warm-up run) and kept, as an ONNX Runtime session
+// does. The training step packs them on every call, as training must; so
+// does the second forward row, for comparison.
+void bench_network(Table& t, const Arch& arch, const Params<float>& params, const Tensor<float>& x, int threads) {
     const int batch = x.shape.n, logits = arch.logits_layer();
     const double flop = 2.0 * double(arch.macs()) * batch;
+    WeightPacks packs;
+    const Compute fixed = Compute::fast_path(threads, &packs), c = Compute::fast_path(threads);
     Tape<float> tape;
-    const double fwd = median_seconds(t.reps, [&] { net_forward(arch, params, x, tape, c); });
+    const double fwd = median_seconds(t.reps, [&] { net_forward(arch, params, x, tape, fixed); });
     t.add({"network forward", "fast", c.threads, batch, fwd, flop / fwd / 1e9});
+    const double per_call = median_seconds(t.reps, [&] { net_forward(arch, params, x, tape, c); });
+    t.add({"forward, packing every call", "fast", c.threads, batch, per_call, flop / per_call / 1e9});
     const Tensor<float> seed(tape.out[logits].shape, 1.0f);
     for (Rule r : {Rule::backprop, Rule::deconvnet, Rule::guided}) {
-        const double s = median_seconds(t.reps, [&] { net_signal(arch, params, tape, logits, seed, r, c); });
+        const double s = median_seconds(t.reps, [&] { net_signal(arch, params, tape, logits, seed, r, fixed); });
         t.add({std::string("backward to input, ") + rule_name(r), "fast", c.threads, batch, s, flop / s / 1e9});
     }
     Params<float> grads = zero_params<float>(arch);
@@ -166,7 +179,8 @@ FashionFigures bench_fashion(int reps, int threads) {
     if (threads == 1) f.images_per_second_all = f.images_per_second_1;
     const Arch arch = parse_arch(zoo_spec("all-cnn-c", ZooOptions{{1, 1, 28, 28}, 1.0 / 3.0, 10}));
     const Params<float> params = init_params<float>(arch, 1);
-    const Compute c = Compute::fast_path(threads);
+    WeightPacks packs; // as `allconv visualize` does
+    const Compute c = Compute::fast_path(threads, &packs);
     const int logits = arch.logits_layer();
     Tape<float> tape;
     const Tensor<float> one(batch_shape(arch.input, 1), 0.3f);
@@ -231,7 +245,7 @@ int cmd_bench(int argc, char** argv) {
         Rng rng(2);
         for (float& v : x.data) v = float(rng.uniform());
         if (batch == big && !quick) bench_layers(t, arch, params, x);
-        for (int threads : thread_counts) bench_network(t, arch, params, x, Compute::fast_path(threads));
+        for (int threads : thread_counts) bench_network(t, arch, params, x, threads);
         if (batch == 1) bench_reference(t, arch, params, x);
     }
     const FashionFigures f = quick ? FashionFigures{0, 0, 0} : bench_fashion(t.reps, all);

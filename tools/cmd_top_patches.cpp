@@ -8,6 +8,7 @@
 #include "canvas.hpp"
 #include "cli.hpp"
 #include "io/file.hpp"
+#include "fast/packed_weights.hpp"
 #include "fast/parallel.hpp"
 #include "io/png.hpp"
 #include "progress.hpp"
@@ -174,7 +175,8 @@ int cmd_top_patches(int argc, char** argv) {
     }
     const std::vector<int> units = parse_units(args.str("units", "0-7"), m.arch.layers[layer].out.c);
     const int top = args.integer("top", 9, 1, 100), scale = args.integer("scale", 3, 1, 32);
-    const Compute compute = Compute::fast_path(args.integer("threads", hardware_threads(), 1, 1024));
+    WeightPacks packs; // the model's weights stay fixed: packed once for the whole scan
+    const Compute compute = Compute::fast_path(args.integer("threads", hardware_threads(), 1, 1024), &packs);
     const Dataset d = load_fashion_mnist(args.str("data", default_data_dir()), args.str("split", "t10k"),
                                          args.integer("limit", 0, 0, 100000000));
     check_fits(m.arch.input, d, args.str("model", ""));

@@ -12,6 +12,7 @@
 #include "io/image.hpp"
 #include "net/model.hpp"
 #include "io/npy.hpp"
+#include "fast/packed_weights.hpp"
 #include "fast/parallel.hpp"
 #include "io/png.hpp"
 #include "layers/softmax.hpp"
@@ -193,7 +194,9 @@ int cmd_visualize(int argc, char** argv) {
     std::vector<std::string> inputs = args.positional();
     inputs.push_back(args.str("model", ""));
     check_outputs(outputs, inputs);
-    const Request q = read_request(args);
+    Request q = read_request(args);
+    WeightPacks packs; // the model's weights stay fixed: packed once for every image and rule
+    q.compute.packs = &packs;
     std::vector<float> raw;
     const Canvas canvas = draw_grid(q, args.positional(), raw);
     const std::string out = args.str("out", "");
@@ -223,7 +226,8 @@ int cmd_predict(int argc, char** argv) {
     const Model m = load_model(args.str("model", ""));
     const int classes = m.arch.layers[m.arch.logits_layer()].out.c;
     const int top = args.integer("top", 3, 1, classes);
-    const Compute compute = Compute::fast_path(args.integer("threads", hardware_threads(), 1, 1024));
+    WeightPacks packs; // the model's weights stay fixed: packed once for every image
+    const Compute compute = Compute::fast_path(args.integer("threads", hardware_threads(), 1, 1024), &packs);
     std::vector<Tensor<float>> images; // every image read before anything is printed or written
     for (const std::string& path : args.positional()) images.push_back(load_input(m, path));
     std::vector<float> logits, probs;

@@ -8,6 +8,7 @@
 
 #include "conv_views.hpp"
 #include "gemm.hpp"
+#include "packed_weights.hpp"
 #include "parallel.hpp"
 
 namespace allconv {
@@ -159,19 +160,18 @@ void col2im(const ConvGeom& g, const std::vector<Run>& runs, const T* ctile, lon
 // output channels (split only when there are too few column blocks for the
 // threads; either way every element is summed alike).
 template <class T>
-void conv_forward_fast(const ConvGeom& g, const T* x, const T* w, const T* b, T* y, int threads, Im2col how) {
+void conv_forward_fast(const ConvGeom& g, const T* x, const T* w, const T* b, T* y, int threads, Im2col how,
+                       WeightPacks* packs) {
     constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
     const int M = g.out_c, K = g.in_c * g.k * g.k, P = g.out_h * g.out_w, nc = blocking().nc;
+    thread_local std::vector<T> a_pack;
+    const T* const a = packed_weights(packs, g, w, Packing::forward, a_pack);
     if (how == Im2col::in_place || (how == Im2col::cheaper && views_pay_off(g, threads)))
-        return conv_forward_views(g, x, w, b, y, threads);
+        return conv_forward_views(g, x, a, b, y, threads);
     const long N = long(g.batch) * P;
     const int col_blocks = int((N + nc - 1) / nc), strips = padded_rows<T>(M) / MR;
     const int row_blocks = std::min(strips, std::max(1, (2 * threads + col_blocks - 1) / col_blocks));
     const int rows_per = (strips + row_blocks - 1) / row_blocks * MR;
-    thread_local std::vector<T> a_pack;
-    grow(a_pack, std::size_t(padded_rows<T>(M)) * K);
-    pack_a(M, K, w, K, 1, a_pack.data());
-    const T* const a = a_pack.data();
     parallel_for(col_blocks * row_blocks, threads, [&](int t) {
         const long j0 = long(t / row_blocks) * nc;
         const int n = int(std::min<long>(nc, N - j0)), i0 = t % row_blocks * rows_per, m = std::min(rows_per, M - i0);
@@ -203,21 +203,15 @@ void conv_forward_fast(const ConvGeom& g, const T* x, const T* w, const T* b, T*
 // only where that pays, and not for few input channels: they would be the
 // rows of the multiply, too few to fill a tile of MR.
 template <class T>
-bool backward_as_forward(const ConvGeom& g, const T* dy, const T* w, T* dx, int threads, Im2col how) {
+bool backward_as_forward(const ConvGeom& g, const T* dy, const T* w, T* dx, int threads, Im2col how,
+                         WeightPacks* packs) {
     if (how == Im2col::packed || g.stride != 1 || g.pad > g.k - 1) return false;
     if (how == Im2col::cheaper && g.in_c < 2 * Tiles<T>::MR) return false;
     const ConvGeom t = conv_geom({g.batch, g.out_c, g.out_h, g.out_w}, g.in_c, g.k, 1, g.k - 1 - g.pad);
     if (how == Im2col::cheaper && !views_pay_off(t, threads)) return false; // small images padded wide: the scatter is faster
     thread_local std::vector<T> turned, zeros;
-    grow(turned, std::size_t(g.in_c) * g.out_c * g.k * g.k);
     zeros.assign(std::size_t(g.in_c), T(0));
-    for (int o = 0; o < g.out_c; ++o)
-        for (int c = 0; c < g.in_c; ++c)
-            for (int ky = 0; ky < g.k; ++ky)
-                for (int kx = 0; kx < g.k; ++kx)
-                    turned[((std::size_t(c) * g.out_c + o) * g.k + ky) * g.k + kx] =
-                        w[((std::size_t(o) * g.in_c + c) * g.k + g.k - 1 - ky) * g.k + g.k - 1 - kx];
-    conv_forward_fast(t, dy, turned.data(), zeros.data(), dx, threads, Im2col::in_place);
+    conv_forward_views(t, dy, packed_weights(packs, g, w, Packing::turned, turned), zeros.data(), dx, threads);
     return true;
 }
 
@@ -225,14 +219,13 @@ bool backward_as_forward(const ConvGeom& g, const T* dy, const T* w, T* dx, int 
 // channels: the rows of W^T * dY it computes scatter only onto its own
 // channels of its own image, in a fixed order of column blocks.
 template <class T>
-void conv_backward_input_fast(const ConvGeom& g, const T* dy, const T* w, T* dx, int threads, Im2col how) {
+void conv_backward_input_fast(const ConvGeom& g, const T* dy, const T* w, T* dx, int threads, Im2col how,
+                              WeightPacks* packs) {
     constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
     const int O = g.out_c, kk = g.k * g.k, R = g.in_c * kk, P = g.out_h * g.out_w;
-    if (backward_as_forward(g, dy, w, dx, threads, how)) return;
+    if (backward_as_forward(g, dy, w, dx, threads, how, packs)) return;
     thread_local std::vector<T> a_pack; // W^T: R rows x O
-    grow(a_pack, std::size_t(padded_rows<T>(R)) * O);
-    pack_a(R, O, w, 1, R, a_pack.data());
-    const T* const a = a_pack.data();
+    const T* const a = packed_weights(packs, g, w, Packing::transposed, a_pack);
     // Channel blocks start on a strip of MR rows: a multiple of MR / gcd(MR, k*k)
     // channels; enough blocks for the threads, and a tile of rows x nc within
     // half of L2. (Blocks never change a sum: each owns its channels of dX.)
@@ -318,11 +311,14 @@ void conv_backward_weights_fast(const ConvGeom& g, const T* x, const T* dy, T* d
     }
 }
 
-template void conv_forward_fast<float>(const ConvGeom&, const float*, const float*, const float*, float*, int, Im2col);
+template void conv_forward_fast<float>(const ConvGeom&, const float*, const float*, const float*, float*, int, Im2col,
+                                       WeightPacks*);
 template void conv_forward_fast<double>(const ConvGeom&, const double*, const double*, const double*, double*, int,
-                                        Im2col);
-template void conv_backward_input_fast<float>(const ConvGeom&, const float*, const float*, float*, int, Im2col);
-template void conv_backward_input_fast<double>(const ConvGeom&, const double*, const double*, double*, int, Im2col);
+                                        Im2col, WeightPacks*);
+template void conv_backward_input_fast<float>(const ConvGeom&, const float*, const float*, float*, int, Im2col,
+                                              WeightPacks*);
+template void conv_backward_input_fast<double>(const ConvGeom&, const double*, const double*, double*, int, Im2col,
+                                               WeightPacks*);
 template void conv_backward_weights_fast<float>(const ConvGeom&, const float*, const float*, float*, float*, int,
                                                Im2col);
 template void conv_backward_weights_fast<double>(const ConvGeom&, const double*, const double*, double*, double*, int,

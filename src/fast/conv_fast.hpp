@@ -15,6 +15,7 @@
 // bit-identical for any `threads`.
 #pragma once
 #include "../layers/conv.hpp"
+#include "packed_weights.hpp"
 
 namespace allconv {
 
@@ -23,16 +24,18 @@ namespace allconv {
 // layer. Every way gives the same bits; the tests pick each in turn.
 enum class Im2col { cheaper, packed, in_place };
 
+// `packs`: the weights packed once and kept there (packed_weights.hpp), or
+// packed for this call when null.
 template <class T>
 void conv_forward_fast(const ConvGeom& g, const T* x, const T* w, const T* b, T* y, int threads,
-                       Im2col how = Im2col::cheaper); // overwrites y
+                       Im2col how = Im2col::cheaper, WeightPacks* packs = nullptr); // overwrites y
 
 // Backward to the input: `packed` multiplies W^T dY and scatters it onto dX
 // (col2im); `in_place`, for stride 1, runs it as a forward convolution of dY
 // reading im2col in place (conv_fast.cpp); `cheaper` picks.
 template <class T>
 void conv_backward_input_fast(const ConvGeom& g, const T* dy, const T* w, T* dx, int threads,
-                              Im2col how = Im2col::cheaper); // overwrites dx
+                              Im2col how = Im2col::cheaper, WeightPacks* packs = nullptr); // overwrites dx
 
 // Backward to the weights: im2col packed into strips, or read in place.
 template <class T>

@@ -9,9 +9,10 @@ namespace allconv {
 // Whether reading in place beats packing for this layer, on `threads` threads.
 bool views_pay_off(const ConvGeom& g, int threads);
 
-// y = conv(x, w) + b, the same bits as conv_forward_fast's packed path.
+// y = conv(x, w) + b, the same bits as conv_forward_fast's packed path; the
+// weights w come packed as A (packed_weights.hpp, Packing::forward).
 template <class T>
-void conv_forward_views(const ConvGeom& g, const T* x, const T* w, const T* b, T* y, int threads);
+void conv_forward_views(const ConvGeom& g, const T* x, const T* a, const T* b, T* y, int threads);
 
 // Whether reading im2col in place pays for the weight gradients.
 bool views_pay_off_for_weights(const ConvGeom& g);

@@ -40,13 +40,13 @@ PoolGeom planes_geom(const PoolGeom& g, int count) {
 
 template <class T>
 void conv_forward(const Compute& c, const ConvGeom& g, const T* x, const T* w, const T* b, T* y) {
-    if (c.fast) conv_forward_fast(g, x, w, b, y, c.threads);
+    if (c.fast) conv_forward_fast(g, x, w, b, y, c.threads, Im2col::cheaper, c.packs);
     else allconv::conv_forward(g, x, w, b, y);
 }
 
 template <class T>
 void conv_backward_input(const Compute& c, const ConvGeom& g, const T* dy, const T* w, T* dx) {
-    if (c.fast) conv_backward_input_fast(g, dy, w, dx, c.threads);
+    if (c.fast) conv_backward_input_fast(g, dy, w, dx, c.threads, Im2col::cheaper, c.packs);
     else allconv::conv_backward_input(g, dy, w, dx);
 }
 

@@ -15,10 +15,18 @@
 
 namespace allconv {
 
+class WeightPacks;
+
 struct Compute {
     bool fast = false; // false: src/layers/ reference loops; true: im2col + GEMM, threads
     int threads = 1;   // what the fast path may use
-    static Compute fast_path(int threads) { return Compute{true, threads < 1 ? 1 : threads}; }
+    // The fast path's weights packed once and kept here, for a caller that
+    // holds its weights fixed while it uses this (fast/packed_weights.hpp);
+    // null: packed on every call. Never changes a result.
+    WeightPacks* packs = nullptr;
+    static Compute fast_path(int threads, WeightPacks* packs = nullptr) {
+        return Compute{true, threads < 1 ? 1 : threads, packs};
+    }
 };
 
 namespace dispatch {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "../fast/packed_weights.hpp"
 #include "../layers/softmax.hpp"
 
 namespace allconv {
@@ -181,7 +182,8 @@ Evaluation evaluate(const Model& m, const Dataset& d, int threads, int batch) {
     Evaluation e;
     const int logits = m.arch.logits_layer(), classes = m.arch.layers[logits].out.c;
     e.confusion.assign(classes, std::vector<int>(classes, 0));
-    const Compute compute = Compute::fast_path(threads);
+    WeightPacks packs; // the weights stay fixed while the test set goes through: packed once
+    const Compute compute = Compute::fast_path(threads, &packs);
     Tape<float> tape;
     Tensor<float> x;
     std::vector<int> labels;

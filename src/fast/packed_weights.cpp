@@ -1,0 +1,79 @@
+// packed_weights: the weights as A, packed now or kept from an earlier call.
+#include "packed_weights.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "gemm.hpp"
+
+namespace allconv {
+
+template <class T>
+void pack_weights(const ConvGeom& g, const T* w, Packing packing, std::vector<T>& dst) {
+    const int O = g.out_c, C = g.in_c, kk = g.k * g.k, R = C * kk;
+    switch (packing) {
+    case Packing::forward: // A(o, r) = w[o * R + r]
+        grow(dst, std::size_t(padded_rows<T>(O)) * R);
+        pack_a(O, R, w, R, 1, dst.data());
+        break;
+    case Packing::transposed: // A(r, o) = w[o * R + r]
+        grow(dst, std::size_t(padded_rows<T>(R)) * O);
+        pack_a(R, O, w, 1, R, dst.data());
+        break;
+    case Packing::turned: { // A(c, (o, ky, kx)) = w[o][c][k-1-ky][k-1-kx]
+        thread_local std::vector<T> turned;
+        grow(turned, std::size_t(C) * O * kk);
+        for (int c = 0; c < C; ++c)
+            for (int o = 0; o < O; ++o)
+                for (int r = 0; r < kk; ++r)
+                    turned[(std::size_t(c) * O + o) * kk + r] = w[(std::size_t(o) * C + c) * kk + kk - 1 - r];
+        grow(dst, std::size_t(padded_rows<T>(C)) * O * kk);
+        pack_a(C, O * kk, turned.data(), long(O) * kk, 1, dst.data());
+        break;
+    }
+    }
+}
+
+namespace {
+
+// 16 of the layer's weights, spread evenly from the first to the last.
+template <class T>
+std::vector<T> sample_of(const ConvGeom& g, const T* w) {
+    const std::size_t count = std::size_t(g.out_c) * g.in_c * g.k * g.k, n = std::min<std::size_t>(16, count);
+    std::vector<T> s(n);
+    for (std::size_t i = 0; i < n; ++i) s[i] = w[n > 1 ? i * (count - 1) / (n - 1) : 0];
+    return s;
+}
+
+} // namespace
+
+template <>
+std::map<WeightPacks::Key, WeightPacks::Entry<float>>& WeightPacks::entries<float>() { return floats_; }
+template <>
+std::map<WeightPacks::Key, WeightPacks::Entry<double>>& WeightPacks::entries<double>() { return doubles_; }
+
+template <class T>
+const T* WeightPacks::get(const ConvGeom& g, const T* w, Packing packing) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    Entry<T>& e = entries<T>()[Key{w, packing, g.out_c, g.in_c, g.k}];
+    std::vector<T> sample = sample_of(g, w);
+    // Compared as bytes: a weight that changed from or to NaN counts as changed.
+    if (e.packed.empty() || std::memcmp(sample.data(), e.sample.data(), sample.size() * sizeof(T)) != 0) {
+        pack_weights(g, w, packing, e.packed);
+        e.sample = std::move(sample);
+    }
+    return e.packed.data(); // stays where it is: entries are never erased but by clear()
+}
+
+void WeightPacks::clear() {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    floats_.clear();
+    doubles_.clear();
+}
+
+template void pack_weights<float>(const ConvGeom&, const float*, Packing, std::vector<float>&);
+template void pack_weights<double>(const ConvGeom&, const double*, Packing, std::vector<double>&);
+template const float* WeightPacks::get<float>(const ConvGeom&, const float*, Packing);
+template const double* WeightPacks::get<double>(const ConvGeom&, const double*, Packing);
+
+} // namespace allconv
