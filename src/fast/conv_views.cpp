@@ -72,32 +72,46 @@ std::vector<Block> blocks_of(const ConvGeom& g, const Views& v, int nc, long& wo
     return blocks;
 }
 
+// dst[j] = src[j * s] for j < n, the stride a constant for s = 1 and 2, so
+// that compilers vectorise (measured: the copy took 19% of conv3 otherwise).
+template <class T>
+void copy_strided(const T* src, int s, int n, T* dst) {
+    if (s == 1)
+        for (int j = 0; j < n; ++j) dst[j] = src[j];
+    else if (s == 2)
+        for (int j = 0; j < n; ++j) dst[j] = src[2 * j];
+    else
+        for (int j = 0; j < n; ++j) dst[j] = src[s * j];
+}
+
 // The padded, phase-split copy of x (layout: channel, phase a, phase b,
 // image, i, j), plus `slack` zeros that the last strips may read past it.
 template <class T>
 void fill_views(const ConvGeom& g, const Views& v, const T* x, T* copy, long slack, int threads) {
     const int s = v.s, rows_total = g.in_c * s * s * g.batch;
+    const long size = long(g.batch) * g.in_c * g.in_h * g.in_w;
     parallel_for(rows_total, threads, [&](int t) { // t = ((c*s + a)*s + b)*batch + image
         const int image = t % g.batch, b = t / g.batch % s, a = t / g.batch / s % s, c = t / g.batch / s / s;
-        const T* src = x + (long(image) * g.in_c + c) * g.in_h * g.in_w;
+        const long plane = (long(image) * g.in_c + c) * g.in_h * g.in_w;
         T* dst = copy + long(t / g.batch) * v.plane + long(image) * v.per_image;
-        const int lo = std::clamp(ceil_div(g.pad - b, s), 0, v.wq), hi = std::clamp(ceil_div(g.in_w + g.pad - b, s), lo, v.wq);
+        // Row i of the phase: pixel ix = j*s + shift of input row iy, 0 in the padding (j < lo, j >= hi).
+        const int shift = b - g.pad, lo = std::clamp(ceil_div(-shift, s), 0, v.wq);
+        const int hi = std::clamp(ceil_div(g.in_w - shift, s), lo, v.wq);
         for (int i = 0; i < v.hq; ++i, dst += v.wq) {
             const int iy = i * s + a - g.pad;
+            const long first = plane + long(iy) * g.in_w + shift, last = first + long(s) * (v.wq - 1);
             if (iy < 0 || iy >= g.in_h) {
                 for (int j = 0; j < v.wq; ++j) dst[j] = T(0);
-                continue;
+            } else if (first >= 0 && last < size) {
+                // The whole row copied, padding and all (neighbours' pixels, inside x),
+                // then the padding zeroed: 2-3x faster than choosing per value,
+                // whatever the compiler (rows are short: wq = 6-34 values).
+                copy_strided(x + first, s, v.wq, dst);
+                for (int j = 0; j < lo; ++j) dst[j] = T(0);
+                for (int j = hi; j < v.wq; ++j) dst[j] = T(0);
+            } else { // x's first or last row: read only what is inside
+                for (int j = 0; j < v.wq; ++j) dst[j] = j >= lo && j < hi ? x[first + long(s) * j] : T(0);
             }
-            // One loop per row, no calls (rows are short: wq = 6-34 values);
-            // pixel ix = j*s + b - pad of the input row, 0 in the padding.
-            const T* row = src + long(iy) * g.in_w;
-            const int shift = b - g.pad;
-            if (s == 1)
-                for (int j = 0; j < v.wq; ++j) dst[j] = j >= lo && j < hi ? row[j + shift] : T(0);
-            else if (s == 2) // a constant stride, which compilers vectorise (measured: the copy took 19% of conv3)
-                for (int j = 0; j < v.wq; ++j) dst[j] = j >= lo && j < hi ? row[2 * j + shift] : T(0);
-            else
-                for (int j = 0; j < v.wq; ++j) dst[j] = j >= lo && j < hi ? row[s * j + shift] : T(0);
         }
     });
     std::fill_n(copy + long(rows_total / g.batch) * v.plane, slack, T(0));
