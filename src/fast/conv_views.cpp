@@ -192,13 +192,25 @@ void forward_group(const ConvGeom& g, const T* x, const T* a, const T* b, T* y, 
 } // namespace
 
 bool views_pay_off(const ConvGeom& g, int threads) {
+    constexpr int NR = Tiles<float>::NR;
     ConvGeom group = g;
     group.batch = group_size(g, sizeof(float), threads);
+    const int nc = blocking().nc;
     long work = 0;
-    blocks_of<float>(group, views_of<float>(group), blocking().nc, work);
-    // Packing a strip costs about a third of multiplying it (measured: 25-40%
-    // of the forward time went to packing); computing dropped columns costs in full.
-    return 10 * work <= 13 * long(group.batch) * g.out_h * g.out_w;
+    blocks_of<float>(group, views_of<float>(group), nc, work);
+    // Packed strips compute whole strips too: blocks of nc columns, each
+    // rounded up to strips of NR.
+    const long real = long(group.batch) * g.out_h * g.out_w;
+    const long packed = real / nc * ((nc + NR - 1) / NR * NR) + (real % nc + NR - 1) / NR * NR;
+    // A column computed costs M multiply-adds per value (M rows of weights),
+    // dropped or not; packing a real column costs about what 32 of them do.
+    // (Measured on All-CNN-C, one thread: in place 3-10% faster at batch 16
+    // for conv3, conv4 and conv5, with 12.5% of the columns dropped and 96,
+    // 192, 192 rows; 10% slower for conv6, with 28% dropped and 192 rows; and
+    // at batch 1 faster for conv7 and conv8, whose 36 columns either way
+    // fill two strips.)
+    const long M = g.out_c;
+    return M * work <= M * packed + 32 * real;
 }
 
 // The weights come packed, shared by all the groups. (Read in place, 12 rows
