@@ -196,13 +196,18 @@ void fast_matches_reference(double tolerance) {
 // the same bits, over strides 1-3, paddings 0-2, kernels 1-5, batches 1-6
 // and 1 or 2 threads (which changes how images are grouped). Each is also
 // compared with the reference loops above and below.
+// The last shapes have 32 or 64 output columns, whole strips of the widest
+// tiles (so the strips skip the dropped columns and write straight into y)
+// and more than one slice of K (the bias added after the last).
 template <class T>
 void in_place_matches_packed() {
     Rng shapes(23);
-    for (int trial = 0; trial < 60; ++trial) {
+    const std::vector<ConvGeom> by_rows = {conv_geom({2, 5, 32, 32}, 13, 3, 1, 1), conv_geom({1, 40, 6, 34}, 30, 3, 1, 0),
+                                           conv_geom({3, 30, 9, 64}, 25, 3, 2, 1), conv_geom({1, 11, 5, 64}, 7, 5, 1, 2)};
+    for (int trial = 0; trial < 60 + int(by_rows.size()); ++trial) {
         const int k = 1 + int(shapes.below(5)), stride = 1 + int(shapes.below(3)), pad = int(shapes.below(3));
         Shape in{1 + int(shapes.below(6)), 1 + int(shapes.below(20)), k + int(shapes.below(20)), k + int(shapes.below(20))};
-        ConvGeom g = conv_geom(in, 1 + int(shapes.below(70)), k, stride, pad);
+        ConvGeom g = trial < 60 ? conv_geom(in, 1 + int(shapes.below(70)), k, stride, pad) : by_rows[trial - 60];
         auto x = random_tensor<T>(g.in_shape(), 50 + trial), w = random_tensor<T>(g.weight_shape(), 60 + trial);
         auto b = random_tensor<T>({1, g.out_c, 1, 1}, 70 + trial);
         Tensor<T> y_ref(g.out_shape()), packed(g.out_shape()), in_place(g.out_shape());

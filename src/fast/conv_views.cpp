@@ -54,15 +54,31 @@ struct Block {
     int n;
 };
 
+// Whether every strip of NR columns can lie within one row of the output
+// (out_w a multiple of NR): then the strips skip the dropped columns, and the
+// multiply writes straight into y, bias and all (forward_group).
+template <class T>
+bool by_rows(const ConvGeom& g) { return g.out_w % Tiles<T>::NR == 0; }
+
 // The columns to compute, in blocks of at most nc: each image's rows
 // oy < out_h, or (when that rounds to fewer strips) every column from the
 // first image's to the last one's. `work` = the columns the strips cover.
+// By rows, a block is whole rows of one image: from column j0 (a row's start),
+// n = its rows * out_w real columns.
 template <class T>
 std::vector<Block> blocks_of(const ConvGeom& g, const Views& v, int nc, long& work) {
     constexpr int NR = Tiles<T>::NR;
+    std::vector<Block> blocks;
+    if (by_rows<T>(g)) {
+        const int per = std::max(1, nc / g.out_w);
+        for (int image = 0; image < g.batch; ++image)
+            for (int r0 = 0; r0 < g.out_h; r0 += per)
+                blocks.push_back(Block{image * v.per_image + long(r0) * v.wq, std::min(per, g.out_h - r0) * g.out_w});
+        work = long(g.batch) * g.out_h * g.out_w;
+        return blocks;
+    }
     const long rows = long(g.out_h) * v.wq, strips_each = (rows + NR - 1) / NR;
     const long all = long(g.batch - 1) * v.per_image + rows, strips_all = (all + NR - 1) / NR;
-    std::vector<Block> blocks;
     const bool each = strips_each * g.batch <= strips_all;
     for (int image = 0; image < (each ? g.batch : 1); ++image) {
         const long first = each ? image * v.per_image : 0, end = first + (each ? rows : all);
@@ -167,6 +183,16 @@ void forward_group(const ConvGeom& g, const T* x, const T* a, const T* b, T* y, 
         const Block blk = blocks[std::size_t(t / row_blocks)];
         const int i0 = t % row_blocks * rows_per, m = std::min(rows_per, M - i0);
         if (m <= 0) return;
+        if (by_rows<T>(g)) { // straight into y, the bias added after the last slice
+            const long image = blk.j0 / v.per_image, r0 = blk.j0 % v.per_image / v.wq;
+            T* const c = y + (image * M + i0) * P + r0 * g.out_w;
+            for (int p0 = 0; p0 < K; p0 += KC) {
+                const int kc = std::min(KC, K - p0);
+                macro_kernel_rows(m, blk.n, kc, a + std::size_t(p0) * padded_rows<T>(M) + std::size_t(i0) * kc,
+                                  view + blk.j0, off + p0, g.out_w, v.wq, c, P, p0 == 0, p0 + kc == K ? b + i0 : nullptr);
+            }
+            return;
+        }
         thread_local std::vector<T> c_tile;
         grow(c_tile, std::size_t(rows_per) * nc);
         for (int p0 = 0; p0 < K; p0 += KC) {

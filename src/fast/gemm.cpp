@@ -73,19 +73,27 @@ struct RowsInPlace {
 };
 
 // acc (MR x NR) = sum over p of column p of A outer row p of B; then C = or +=
-// acc for the mr x nr part that lies inside C. The sum over p runs in order,
-// from 0, however A and B are laid out.
+// acc for the mr x nr part that lies inside C, and then C += bias[i] on row i
+// when a bias is given (the last slice of a forward convolution). The sum over
+// p runs in order, from 0, however A and B are laid out.
 template <class T, int MR, int NR, class A, class B>
-[[gnu::always_inline]] inline void micro_kernel(int kc, A a, B b, T* c, long ldc, int mr, int nr, bool overwrite) {
+[[gnu::always_inline]] inline void micro_kernel(int kc, A a, B b, T* c, long ldc, int mr, int nr, bool overwrite,
+                                                const T* bias) {
     T acc[MR][NR] = {};
     for (int p = 0; p < kc; ++p) rank1_update<T, MR, NR>(acc, a, p, b(p), std::make_index_sequence<MR>());
     if (mr == MR && nr == NR) { // a whole tile: fixed bounds, so the stores vectorise too
         for (int i = 0; i < MR; ++i)
             for (int j = 0; j < NR; ++j) c[i * ldc + j] = overwrite ? acc[i][j] : c[i * ldc + j] + acc[i][j];
+        if (bias)
+            for (int i = 0; i < MR; ++i)
+                for (int j = 0; j < NR; ++j) c[i * ldc + j] += bias[i];
         return;
     }
     for (int i = 0; i < mr; ++i)
         for (int j = 0; j < nr; ++j) c[i * ldc + j] = overwrite ? acc[i][j] : c[i * ldc + j] + acc[i][j];
+    if (bias)
+        for (int i = 0; i < mr; ++i)
+            for (int j = 0; j < nr; ++j) c[i * ldc + j] += bias[i];
 }
 
 // The micro-kernel as a function of its own, for A packed and the AVX-512
@@ -96,25 +104,30 @@ template <class T, int MR, int NR, class A, class B>
 // with A read in place (12 row pointers, passed in memory) clang 14-19 keep
 // all the accumulators in memory when apart: those stay inlined.
 template <class T, int MR, int NR, class A, class B>
-[[gnu::noinline]] void micro_kernel_apart(int kc, A a, B b, T* c, long ldc, int mr, int nr, bool overwrite) {
-    micro_kernel<T, MR, NR>(kc, a, b, c, ldc, mr, nr, overwrite);
+[[gnu::noinline]] void micro_kernel_apart(int kc, A a, B b, T* c, long ldc, int mr, int nr, bool overwrite,
+                                          const T* bias) {
+    micro_kernel<T, MR, NR>(kc, a, b, c, ldc, mr, nr, overwrite, bias);
 }
 
 // The macro-kernel over A strips that `a_strip(row)` (the strip starting at
 // that row) and B strips that `b_strip(sn)` give as accessors.
 template <class T, class AStrip, class BStrip>
-void macro_kernel_over(int m, int n, int kc, AStrip a_strip, BStrip b_strip, T* C, long ldc, bool overwrite) {
+void macro_kernel_over(int m, int n, int kc, AStrip a_strip, BStrip b_strip, T* C, long ldc, bool overwrite,
+                       const T* bias = nullptr) {
     constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
     const int mc = blocking().mc;
     for (int i0 = 0; i0 < m; i0 += mc) // a block of A that stays in L2
         for (int sn = 0; sn * NR < n; ++sn) // one B strip, from L1, against every A strip of the block
-            for (int row = i0; row < std::min(m, i0 + mc); row += MR)
+            for (int row = i0; row < std::min(m, i0 + mc); row += MR) {
+                T* const c = C + long(row) * ldc + long(sn) * NR;
+                const int mr = std::min(MR, m - row), nr = std::min(NR, n - sn * NR);
                 if constexpr (decltype(a_strip(row))::apart)
-                    micro_kernel_apart<T, MR, NR>(kc, a_strip(row), b_strip(sn), C + long(row) * ldc + long(sn) * NR,
-                                                  ldc, std::min(MR, m - row), std::min(NR, n - sn * NR), overwrite);
+                    micro_kernel_apart<T, MR, NR>(kc, a_strip(row), b_strip(sn), c, ldc, mr, nr, overwrite,
+                                                  bias ? bias + row : nullptr);
                 else
-                    micro_kernel<T, MR, NR>(kc, a_strip(row), b_strip(sn), C + long(row) * ldc + long(sn) * NR, ldc,
-                                            std::min(MR, m - row), std::min(NR, n - sn * NR), overwrite);
+                    micro_kernel<T, MR, NR>(kc, a_strip(row), b_strip(sn), c, ldc, mr, nr, overwrite,
+                                            bias ? bias + row : nullptr);
+            }
 }
 
 // dst[p * W + q] = M(p, q) = src[p * p_stride + q * q_stride] for p < kc, q < valid; 0 for q >= valid.
@@ -203,6 +216,18 @@ void macro_kernel_views(int m, int n, int kc, const T* a, const std::ptrdiff_t* 
 }
 
 template <class T>
+void macro_kernel_rows(int m, int n, int kc, const T* a, const T* b, const std::ptrdiff_t* b_offset, int row_len,
+                       long row_pitch, T* C, long ldc, bool overwrite, const T* bias) {
+    constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
+    const auto packed_a = [&](int row) { return PackedColumns<T, MR>{a + std::size_t(row) * kc}; };
+    const auto b_rows = [&](int sn) {
+        const long j = long(sn) * NR; // the strip's first column: row j / row_len, at j % row_len in it
+        return RowsInPlace<T>{b + j / row_len * row_pitch + j % row_len, b_offset};
+    };
+    macro_kernel_over<T>(m, n, kc, packed_a, b_rows, C, ldc, overwrite, bias);
+}
+
+template <class T>
 void gemm(int M, int N, int K, const T* A, long a_row, long a_col, const T* B, long b_row, long b_col, T* C,
           long ldc, bool accumulate, int threads) {
     constexpr int NR = Tiles<T>::NR;
@@ -249,6 +274,10 @@ template void macro_kernel_views<float>(int, int, int, const float*, const std::
                                         const std::ptrdiff_t*, float*, long, bool);
 template void macro_kernel_views<double>(int, int, int, const double*, const std::ptrdiff_t*, const double*,
                                          const std::ptrdiff_t*, double*, long, bool);
+template void macro_kernel_rows<float>(int, int, int, const float*, const float*, const std::ptrdiff_t*, int, long,
+                                       float*, long, bool, const float*);
+template void macro_kernel_rows<double>(int, int, int, const double*, const double*, const std::ptrdiff_t*, int, long,
+                                        double*, long, bool, const double*);
 template void gemm<float>(int, int, int, const float*, long, long, const float*, long, long, float*, long, bool, int);
 template void gemm<double>(int, int, int, const double*, long, long, const double*, long, long, double*, long, bool,
                            int);

@@ -91,6 +91,16 @@ template <class T>
 void macro_kernel_views(int m, int n, int kc, const T* a, const std::ptrdiff_t* a_offset, const T* b,
                         const std::ptrdiff_t* b_offset, T* C, long ldc, bool overwrite);
 
+// The same with B read in place as the columns of an image with rows:
+// row_len columns to a row (a multiple of NR, so no strip straddles two
+// rows), rows row_pitch columns apart from b on; column j of row p of B is at
+// b + b_offset[p] + (j / row_len) * row_pitch + j % row_len. n is a multiple
+// of NR. On the last slice, `bias` (one value per row of C) is added to C
+// after the sum, as its own addition (null: none).
+template <class T>
+void macro_kernel_rows(int m, int n, int kc, const T* a, const T* b, const std::ptrdiff_t* b_offset, int row_len,
+                       long row_pitch, T* C, long ldc, bool overwrite, const T* bias);
+
 // The whole product, for operands in any layout (A and B read through strides).
 template <class T>
 void gemm(int M, int N, int K, const T* A, long a_row, long a_col, const T* B, long b_row, long b_col, T* C,
