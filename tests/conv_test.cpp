@@ -6,6 +6,7 @@
 
 #include "layers/conv.hpp"
 #include "fast/conv_fast.hpp"
+#include "fast/gemm.hpp"
 #include "test_util.hpp"
 
 using namespace allconv;
@@ -196,14 +197,20 @@ void fast_matches_reference(double tolerance) {
 // the same bits, over strides 1-3, paddings 0-2, kernels 1-5, batches 1-6
 // and 1 or 2 threads (which changes how images are grouped). Each is also
 // compared with the reference loops above and below.
-// The last shapes have 32 or 64 output columns, whole strips of the widest
-// tiles (so the strips skip the dropped columns and write straight into y)
-// and more than one slice of K (the bias added after the last).
+// The last shapes have rows of NR / 2, NR or 2 NR output pixels, for the
+// strips of NR columns this build's tiles have (a strip then covers two rows,
+// or lies within one: the strips skip the dropped columns and write straight
+// into y), odd numbers of rows, stride 2, and K in more than one slice (the
+// bias added after the last).
 template <class T>
 void in_place_matches_packed() {
     Rng shapes(23);
-    const std::vector<ConvGeom> by_rows = {conv_geom({2, 5, 32, 32}, 13, 3, 1, 1), conv_geom({1, 40, 6, 34}, 30, 3, 1, 0),
-                                           conv_geom({3, 30, 9, 64}, 25, 3, 2, 1), conv_geom({1, 11, 5, 64}, 7, 5, 1, 2)};
+    constexpr int NR = Tiles<T>::NR;
+    const std::vector<ConvGeom> by_rows = {
+        conv_geom({2, 5, 32, 32}, 13, 3, 1, 1),      conv_geom({1, 40, 6, NR}, 30, 3, 1, 1),
+        conv_geom({3, 30, 9, 2 * NR}, 25, 3, 2, 1),  conv_geom({1, 11, 5, 2 * NR}, 7, 5, 1, 2),
+        conv_geom({2, 30, 7, NR / 2}, 20, 3, 1, 1),  conv_geom({1, 40, 11, NR}, 30, 3, 2, 1),
+        conv_geom({3, 9, 5, NR / 2}, 12, 1, 1, 0)};
     for (int trial = 0; trial < 60 + int(by_rows.size()); ++trial) {
         const int k = 1 + int(shapes.below(5)), stride = 1 + int(shapes.below(3)), pad = int(shapes.below(3));
         Shape in{1 + int(shapes.below(6)), 1 + int(shapes.below(20)), k + int(shapes.below(20)), k + int(shapes.below(20))};

@@ -55,10 +55,11 @@ struct Block {
 };
 
 // Whether every strip of NR columns can lie within one row of the output
-// (out_w a multiple of NR): then the strips skip the dropped columns, and the
-// multiply writes straight into y, bias and all (forward_group).
+// (out_w a multiple of NR) or two (out_w = NR / 2): then the strips skip the
+// dropped columns, and the multiply writes straight into y, bias and all
+// (forward_group).
 template <class T>
-bool by_rows(const ConvGeom& g) { return g.out_w % Tiles<T>::NR == 0; }
+bool by_rows(const ConvGeom& g) { return g.out_w % Tiles<T>::NR == 0 || 2 * g.out_w == Tiles<T>::NR; }
 
 // The columns to compute, in blocks of at most nc: each image's rows
 // oy < out_h, or (when that rounds to fewer strips) every column from the

@@ -92,11 +92,12 @@ void macro_kernel_views(int m, int n, int kc, const T* a, const std::ptrdiff_t* 
                         const std::ptrdiff_t* b_offset, T* C, long ldc, bool overwrite);
 
 // The same with B read in place as the columns of an image with rows:
-// row_len columns to a row (a multiple of NR, so no strip straddles two
+// row_len columns to a row (a multiple of NR, or NR / 2: a strip is then two
 // rows), rows row_pitch columns apart from b on; column j of row p of B is at
-// b + b_offset[p] + (j / row_len) * row_pitch + j % row_len. n is a multiple
-// of NR. On the last slice, `bias` (one value per row of C) is added to C
-// after the sum, as its own addition (null: none).
+// b + b_offset[p] + (j / row_len) * row_pitch + j % row_len (with NR / 2, a
+// partial last strip reads one row past the last: it must be readable).
+// `bias` (one value per row of C, or null): added to C after the sum, as an
+// addition of its own (for the last slice of K).
 template <class T>
 void macro_kernel_rows(int m, int n, int kc, const T* a, const T* b, const std::ptrdiff_t* b_offset, int row_len,
                        long row_pitch, T* C, long ldc, bool overwrite, const T* bias);
