@@ -153,21 +153,14 @@ void col2im(const ConvGeom& g, const std::vector<Run>& runs, const T* ctile, lon
     }
 }
 
-} // namespace
-
 // Y = W * im2col + b: A (the weights) packed once, shared by every task; a
 // task owns a block of columns (output pixels, across images) and a block of
 // output channels (split only when there are too few column blocks for the
 // threads; either way every element is summed alike).
 template <class T>
-void conv_forward_fast(const ConvGeom& g, const T* x, const T* w, const T* b, T* y, int threads, Im2col how,
-                       WeightPacks* packs) {
+void conv_forward_packed(const ConvGeom& g, const T* x, const T* a, const T* b, T* y, int threads) {
     constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
     const int M = g.out_c, K = g.in_c * g.k * g.k, P = g.out_h * g.out_w, nc = blocking().nc;
-    thread_local std::vector<T> a_pack;
-    const T* const a = packed_weights(packs, g, w, Packing::forward, a_pack);
-    if (how == Im2col::in_place || (how == Im2col::cheaper && views_pay_off(g, threads)))
-        return conv_forward_views(g, x, a, b, y, threads);
     const long N = long(g.batch) * P;
     const int col_blocks = int((N + nc - 1) / nc), strips = padded_rows<T>(M) / MR;
     const int row_blocks = std::min(strips, std::max(1, (2 * threads + col_blocks - 1) / col_blocks));
@@ -196,6 +189,19 @@ void conv_forward_fast(const ConvGeom& g, const T* x, const T* w, const T* b, T*
     });
 }
 
+} // namespace
+
+template <class T>
+void conv_forward_fast(const ConvGeom& g, const T* x, const T* w, const T* b, T* y, int threads, Im2col how,
+                       WeightPacks* packs) {
+    thread_local std::vector<T> a_pack;
+    const T* const a = packed_weights(packs, g, w, Packing::forward, a_pack);
+    if (how == Im2col::in_place || (how == Im2col::cheaper && views_pay_off(g, threads)))
+        conv_forward_views(g, x, a, b, y, threads);
+    else
+        conv_forward_packed(g, x, a, b, y, threads);
+}
+
 // With stride 1, backward to the input is itself a forward convolution: of
 // dY, padded by k - 1 - pad, with the kernels turned half a turn and input and
 // output channels swapped,  dX[c] = sum over o of dY[o] (*) W[o][c] rotated.
@@ -208,7 +214,9 @@ bool backward_as_forward(const ConvGeom& g, const T* dy, const T* w, T* dx, int 
     if (how == Im2col::packed || g.stride != 1 || g.pad > g.k - 1) return false;
     if (how == Im2col::cheaper && g.in_c < 2 * Tiles<T>::MR) return false;
     const ConvGeom t = conv_geom({g.batch, g.out_c, g.out_h, g.out_w}, g.in_c, g.k, 1, g.k - 1 - g.pad);
-    if (how == Im2col::cheaper && !views_pay_off(t, threads)) return false; // small images padded wide: the scatter is faster
+    // Small images padded wide: most of the columns would be padding, and
+    // the scatter is faster (conv7 of All-CNN-C: also with packed strips).
+    if (how == Im2col::cheaper && !views_pay_off(t, threads)) return false;
     thread_local std::vector<T> turned, zeros;
     zeros.assign(std::size_t(g.in_c), T(0));
     conv_forward_views(t, dy, packed_weights(packs, g, w, Packing::turned, turned), zeros.data(), dx, threads);
