@@ -184,7 +184,8 @@ void conv_forward_packed(const ConvGeom& g, const T* x, const T* a, const T* b, 
             for (int o = i0; o < i0 + m; ++o) {
                 T* dst = y + (run.image * M + o) * P + run.pixel;
                 const T* src = c_tile.data() + std::size_t(o - i0) * nc + run.p0;
-                for (int q = 0; q < run.len; ++q) dst[q] = src[q] + b[o];
+                const T bias = b[o]; // (read through b in the loop, clang copied one value at a time: dst might be b)
+                for (int q = 0; q < run.len; ++q) dst[q] = src[q] + bias;
             }
     });
 }

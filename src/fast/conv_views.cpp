@@ -215,7 +215,8 @@ void forward_group(const ConvGeom& g, const T* x, const T* a, const T* b, T* y, 
                 for (int o = i0; o < i0 + m; ++o) {
                     T* dst = y + (image * M + o) * P + oy * g.out_w + ox;
                     const T* src = c_tile.data() + std::size_t(o - i0) * nc + (j - blk.j0);
-                    for (int q = 0; q < real; ++q) dst[q] = src[q] + b[o];
+                    const T bias = b[o]; // (a local: see conv_forward_packed)
+                    for (int q = 0; q < real; ++q) dst[q] = src[q] + bias;
                 }
             j += len;
         }

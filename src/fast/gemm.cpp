@@ -73,6 +73,28 @@ struct RowsInPlace {
     const T* operator()(int p) const { return b + offset[p]; }
 };
 
+// A row of C = (or +=) a row of accumulators, then + *bias when given: the
+// bias read once into a local (read through the pointer on every step, clang
+// stored the row one value at a time, for fear that c might be the bias).
+template <class T, int N>
+[[gnu::always_inline]] inline void store_row(T* c, const T* acc, bool overwrite, const T* bias) {
+    if (bias) {
+        const T add = *bias;
+        for (int j = 0; j < N; ++j) c[j] = (overwrite ? acc[j] : c[j] + acc[j]) + add;
+    } else {
+        for (int j = 0; j < N; ++j) c[j] = overwrite ? acc[j] : c[j] + acc[j];
+    }
+}
+template <class T>
+[[gnu::always_inline]] inline void store_row(T* c, const T* acc, int n, bool overwrite, const T* bias) {
+    if (bias) {
+        const T add = *bias;
+        for (int j = 0; j < n; ++j) c[j] = (overwrite ? acc[j] : c[j] + acc[j]) + add;
+    } else {
+        for (int j = 0; j < n; ++j) c[j] = overwrite ? acc[j] : c[j] + acc[j];
+    }
+}
+
 // acc (MR x NR) = sum over p of column p of A outer row p of B; then C = or +=
 // acc for the mr x nr part that lies inside C, and then C += bias[i] on row i
 // when a bias is given (the last slice of a forward convolution). The sum over
@@ -84,17 +106,10 @@ template <class T, int MR, int NR, class A, class B>
     for (int p = 0; p < kc; ++p) rank1_update<T, MR, NR>(acc, a, p, b(p), std::make_index_sequence<MR>());
     if (mr == MR && nr == NR) { // a whole tile: fixed bounds, so the stores vectorise too
         for (int i = 0; i < MR; ++i)
-            for (int j = 0; j < NR; ++j) c[i * ldc + j] = overwrite ? acc[i][j] : c[i * ldc + j] + acc[i][j];
-        if (bias)
-            for (int i = 0; i < MR; ++i)
-                for (int j = 0; j < NR; ++j) c[i * ldc + j] += bias[i];
+            store_row<T, NR>(c + i * ldc, acc[i], overwrite, bias ? &bias[i] : nullptr);
         return;
     }
-    for (int i = 0; i < mr; ++i)
-        for (int j = 0; j < nr; ++j) c[i * ldc + j] = overwrite ? acc[i][j] : c[i * ldc + j] + acc[i][j];
-    if (bias)
-        for (int i = 0; i < mr; ++i)
-            for (int j = 0; j < nr; ++j) c[i * ldc + j] += bias[i];
+    for (int i = 0; i < mr; ++i) store_row<T>(c + i * ldc, acc[i], nr, overwrite, bias ? &bias[i] : nullptr);
 }
 
 // The micro-kernel as a function of its own, for A packed and the AVX-512
@@ -150,11 +165,14 @@ template <class T, int MR, int NR, class A>
         rank1_halves<T, MR, H>(left, right, a, p, b.b + b.offset[p], b.b + b.offset[p] + b.pitch,
                                std::make_index_sequence<MR>());
     for (int i = 0; i < mr; ++i) {
-        T* const row = c + i * ldc;
-        for (int j = 0; j < std::min(nr, H); ++j) row[j] = overwrite ? left[i][j] : row[j] + left[i][j];
-        for (int j = 0; j < nr - H; ++j) row[H + j] = overwrite ? right[i][j] : row[H + j] + right[i][j];
-        if (bias)
-            for (int j = 0; j < nr; ++j) row[j] += bias[i];
+        const T* const add = bias ? &bias[i] : nullptr;
+        if (nr == NR) {
+            store_row<T, H>(c + i * ldc, left[i], overwrite, add);
+            store_row<T, H>(c + i * ldc + H, right[i], overwrite, add);
+        } else {
+            store_row<T>(c + i * ldc, left[i], std::min(nr, H), overwrite, add);
+            store_row<T>(c + i * ldc + H, right[i], nr - H, overwrite, add);
+        }
     }
 }
 
