@@ -306,12 +306,13 @@ void weights_packed(const ConvGeom& g, const T* x, const T* dy, T* dw, int threa
 // j sums pixels j, j + 16, ... of every image in order, then the lanes are
 // added in order. A fixed order, so the same bits for any thread count; and
 // one that vectorises (a single running sum is a chain of dependent additions:
-// 6% of conv2's weight gradients).
+// 6% of conv2's weight gradients). A task per run of channels: each db[o]
+// is one task's.
 template <class T>
-void bias_gradient(const ConvGeom& g, const T* dy, T* db) {
+void bias_gradient(const ConvGeom& g, const T* dy, T* db, int threads) {
     constexpr int L = 16;
-    const int O = g.out_c, P = g.out_h * g.out_w;
-    for (int o = 0; o < O; ++o) {
+    const int O = g.out_c, P = g.out_h * g.out_w, tasks = std::min(O, 4 * threads);
+    const auto channel = [&](int o) {
         T lane[L] = {};
         for (int n = 0; n < g.batch; ++n) {
             const T* row = dy + (long(n) * O + o) * P;
@@ -323,7 +324,10 @@ void bias_gradient(const ConvGeom& g, const T* dy, T* db) {
         T sum = T(0);
         for (int j = 0; j < L; ++j) sum += lane[j];
         db[o] += sum;
-    }
+    };
+    parallel_for(tasks, threads, [&](int t) {
+        for (int o = int(long(O) * t / tasks); o < int(long(O) * (t + 1) / tasks); ++o) channel(o);
+    });
 }
 
 } // namespace
@@ -335,7 +339,7 @@ void conv_backward_weights_fast(const ConvGeom& g, const T* x, const T* dy, T* d
         conv_backward_weights_views(g, x, dy, dw, threads);
     else
         weights_packed(g, x, dy, dw, threads);
-    bias_gradient(g, dy, db);
+    bias_gradient(g, dy, db, threads);
 }
 
 template void conv_forward_fast<float>(const ConvGeom&, const float*, const float*, const float*, float*, int, Im2col,
