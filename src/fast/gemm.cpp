@@ -155,15 +155,16 @@ template <class T, int MR, int H, class A, std::size_t... I>
 
 // micro_kernel with B in halves: the same sums in the same order. The halves
 // have accumulators of their own (halves of one array ran clang 19 at 168
-// GFLOP/s instead of 213).
+// GFLOP/s instead of 213), and B comes as plain arguments: passed as a
+// struct of three members (in memory), clang 15-22 made the whole kernel
+// scalar (5 GFLOP/s).
 template <class T, int MR, int NR, class A>
-[[gnu::noinline]] void micro_kernel_halves(int kc, A a, HalvesInPlace<T> b, T* c, long ldc, int mr, int nr,
-                                           bool overwrite, const T* bias) {
+[[gnu::noinline]] void micro_kernel_halves(int kc, A a, const T* b, const std::ptrdiff_t* offset, long pitch, T* c,
+                                           long ldc, int mr, int nr, bool overwrite, const T* bias) {
     constexpr int H = NR / 2;
     T left[MR][H] = {}, right[MR][H] = {};
     for (int p = 0; p < kc; ++p)
-        rank1_halves<T, MR, H>(left, right, a, p, b.b + b.offset[p], b.b + b.offset[p] + b.pitch,
-                               std::make_index_sequence<MR>());
+        rank1_halves<T, MR, H>(left, right, a, p, b + offset[p], b + offset[p] + pitch, std::make_index_sequence<MR>());
     for (int i = 0; i < mr; ++i) {
         const T* const add = bias ? &bias[i] : nullptr;
         if (nr == NR) {
@@ -189,7 +190,8 @@ void macro_kernel_over(int m, int n, int kc, AStrip a_strip, BStrip b_strip, T* 
                 T* const c = C + long(row) * ldc + long(sn) * NR;
                 const int mr = std::min(MR, m - row), nr = std::min(NR, n - sn * NR);
                 if constexpr (std::is_same_v<decltype(b_strip(sn)), HalvesInPlace<T>>)
-                    micro_kernel_halves<T, MR, NR>(kc, a_strip(row), b_strip(sn), c, ldc, mr, nr, overwrite,
+                    micro_kernel_halves<T, MR, NR>(kc, a_strip(row), b_strip(sn).b, b_strip(sn).offset,
+                                                   b_strip(sn).pitch, c, ldc, mr, nr, overwrite,
                                                    bias ? bias + row : nullptr);
                 else if constexpr (decltype(a_strip(row))::apart)
                     micro_kernel_apart<T, MR, NR>(kc, a_strip(row), b_strip(sn), c, ldc, mr, nr, overwrite,
