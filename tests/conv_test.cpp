@@ -6,6 +6,7 @@
 
 #include "layers/conv.hpp"
 #include "fast/conv_fast.hpp"
+#include "fast/conv_views.hpp"
 #include "fast/gemm.hpp"
 #include "test_util.hpp"
 
@@ -226,6 +227,26 @@ void in_place_matches_packed() {
         const std::vector<double> ref(y_ref.data.begin(), y_ref.data.end()), got(in_place.data.begin(), in_place.data.end());
         EXPECT_LT(relative_error(got, ref), sizeof(T) == 4 ? 1e-5 : 1e-12) << describe(g);
     }
+}
+
+// A stride far beyond the kernel and the input (a crafted model the fuzzer
+// found): the padded copy would hold stride^2 phase planes, 2^58 bytes; the
+// fast path must pack instead, and agree with the reference loops.
+TEST(ConvFast, HugeStrideDoesNotCopyEveryPhase) {
+    const ConvGeom g = conv_geom({1, 1, 5, 4}, 3, 3, 67108863, 1);
+    EXPECT_FALSE(views_pay_off(g, 1));
+    EXPECT_FALSE(views_pay_off_for_weights(g));
+    auto x = random_tensor<float>(g.in_shape(), 1), w = random_tensor<float>(g.weight_shape(), 2);
+    auto b = random_tensor<float>({1, g.out_c, 1, 1}, 3), r = random_tensor<float>(g.out_shape(), 4);
+    Tensor<float> y(g.out_shape()), y_ref(g.out_shape()), dw(g.weight_shape()), db(b.shape), dw_ref(g.weight_shape()),
+        db_ref(b.shape);
+    conv_forward_fast(g, x.ptr(), w.ptr(), b.ptr(), y.ptr(), 1);
+    conv_forward(g, x.ptr(), w.ptr(), b.ptr(), y_ref.ptr());
+    conv_backward_weights_fast(g, x.ptr(), r.ptr(), dw.ptr(), db.ptr(), 1);
+    conv_backward_weights(g, x.ptr(), r.ptr(), dw_ref.ptr(), db_ref.ptr());
+    const auto d = [](const Tensor<float>& t) { return std::vector<double>(t.data.begin(), t.data.end()); };
+    EXPECT_LT(relative_error(d(y), d(y_ref)), 1e-6);
+    EXPECT_LT(relative_error(d(dw), d(dw_ref)), 1e-6);
 }
 
 TEST(ConvFast, InPlaceIm2colGivesThePackedBitsInFloat) { in_place_matches_packed<float>(); }

@@ -223,12 +223,24 @@ void forward_group(const ConvGeom& g, const T* x, const T* a, const T* b, T* y, 
     });
 }
 
+// Whether the padded copy is no bigger than the layer's input and output
+// together, twice over. It holds stride x stride phase planes; with a stride
+// beyond the kernel most are never read, and a crafted layer (stride
+// 67108863 on a 5x4 input, found by the fuzzer) asked for 2^58 bytes.
+bool copy_fits(const ConvGeom& g) {
+    const Views v = views_of<float>(g);
+    const double copy = double(g.in_c) * v.s * v.s * double(v.plane);
+    const double tensors = double(g.batch) * (double(g.in_c) * g.in_h * g.in_w + double(g.out_c) * g.out_h * g.out_w);
+    return copy <= 2 * tensors + 4096;
+}
+
 } // namespace
 
 bool views_pay_off(const ConvGeom& g, int threads) {
     constexpr int NR = Tiles<float>::NR;
     ConvGeom group = g;
     group.batch = group_size(g, sizeof(float), threads);
+    if (!copy_fits(group)) return false;
     const int nc = blocking().nc;
     long work = 0;
     blocks_of<float>(group, views_of<float>(group), nc, work);
@@ -317,6 +329,7 @@ void pack_rows(const T* base, const std::ptrdiff_t* offset, int m, int kc, T* ds
 } // namespace
 
 bool views_pay_off_for_weights(const ConvGeom& g) {
+    if (!copy_fits(g)) return false;
     long work = 0;
     for (const Block& slice : weight_slices(g, views_of<float>(g))) work += slice.n;
     // A column computes R x O multiply-adds, dropped or not; packing a real
