@@ -240,9 +240,10 @@ bool backward_as_forward(const ConvGeom& g, const T* dy, const T* w, T* dx, int 
     return true;
 }
 
-// Otherwise dX = col2im(W^T * dY). A task is one image and one block of input
-// channels: the rows of W^T * dY it computes scatter only onto its own
-// channels of its own image, in a fixed order of column blocks.
+// Otherwise dX = col2im(W^T * dY). A task is one image (or a few small ones)
+// and one block of input channels: the rows of W^T * dY it computes scatter
+// only onto its own channels of its own images, in a fixed order of column
+// blocks.
 template <class T>
 void conv_backward_input_fast(const ConvGeom& g, const T* dy, const T* w, T* dx, int threads, Im2col how,
                               WeightPacks* packs) {
