@@ -202,7 +202,8 @@ void fast_matches_reference(double tolerance) {
 // strips of NR columns this build's tiles have (a strip then covers two rows,
 // or lies within one: the strips skip the dropped columns and write straight
 // into y), odd numbers of rows, stride 2, and K in more than one slice (the
-// bias added after the last).
+// bias added after the last); then rows of NR / 4 or 6 pixels, which fit
+// strips only with several images side by side (phase_copy.hpp).
 template <class T>
 void in_place_matches_packed() {
     Rng shapes(23);
@@ -211,7 +212,13 @@ void in_place_matches_packed() {
         conv_geom({2, 5, 32, 32}, 13, 3, 1, 1),      conv_geom({1, 40, 6, NR}, 30, 3, 1, 1),
         conv_geom({3, 30, 9, 2 * NR}, 25, 3, 2, 1),  conv_geom({1, 11, 5, 2 * NR}, 7, 5, 1, 2),
         conv_geom({2, 30, 7, NR / 2}, 20, 3, 1, 1),  conv_geom({1, 40, 11, NR}, 30, 3, 2, 1),
-        conv_geom({3, 9, 5, NR / 2}, 12, 1, 1, 0)};
+        conv_geom({3, 9, 5, NR / 2}, 12, 1, 1, 0),
+        // images side by side: rows of NR/4 or 6 pixels, 2-16 images (NR/2,
+        // NR or a multiple), stride 1 and 2, odd row counts, K in several
+        // slices, and 20 images (16 side by side, then 4 one after another)
+        conv_geom({2, 9, 7, NR / 4}, 25, 3, 1, 1), conv_geom({4, 30, NR / 4 + 2, NR / 4 + 2}, 14, 3, 1, 0),
+        conv_geom({4, 6, NR / 2, NR / 2}, 9, 3, 2, 1),           conv_geom({16, 33, 8, 8}, 19, 3, 1, 0),
+        conv_geom({20, 29, 5, 8}, 13, 3, 1, 0),                  conv_geom({8, 12, 9, NR / 2}, 30, 3, 2, 1)};
     for (int trial = 0; trial < 60 + int(by_rows.size()); ++trial) {
         const int k = 1 + int(shapes.below(5)), stride = 1 + int(shapes.below(3)), pad = int(shapes.below(3));
         Shape in{1 + int(shapes.below(6)), 1 + int(shapes.below(20)), k + int(shapes.below(20)), k + int(shapes.below(20))};

@@ -356,7 +356,7 @@ void bias_gradient(const ConvGeom& g, const T* dy, T* db, int threads) {
 
 } // namespace
 
-// dW as above or from the padded copy (conv_views.cpp); then db.
+// dW as above or from the padded copy (conv_views_weights.cpp); then db.
 template <class T>
 void conv_backward_weights_fast(const ConvGeom& g, const T* x, const T* dy, T* dw, T* db, int threads, Im2col how) {
     if (how == Im2col::in_place || (how == Im2col::cheaper && views_pay_off_for_weights(g)))

@@ -1,6 +1,7 @@
-// conv_views: the forward convolution with im2col read in place from a
-// padded, phase-split copy of the input (conv_views.cpp explains how), for
-// the layers where that computes few columns it then drops.
+// conv_views: the forward convolution and the weight gradients with im2col
+// read in place from a padded, phase-split copy of the input (phase_copy.hpp
+// explains how), for the layers where that computes few columns it then
+// drops (conv_views.cpp, conv_views_weights.cpp).
 #pragma once
 #include "../layers/conv.hpp"
 

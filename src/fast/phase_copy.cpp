@@ -1,0 +1,138 @@
+// phase_copy: the padded, phase-split copy (phase_copy.hpp says what it holds).
+#include "phase_copy.hpp"
+
+#include <algorithm>
+#include <cstdint>
+
+#include "gemm.hpp"
+#include "parallel.hpp"
+
+namespace allconv {
+
+namespace {
+
+// ceil(a / s) for any sign of a (s > 0).
+int ceil_div(int a, int s) { return a <= 0 ? -(-a / s) : (a + s - 1) / s; }
+
+// dst[j] = src[j * s] for lo <= j < hi, 0 elsewhere in j < n. Every src[j * s]
+// is read, padding or not (the caller makes sure they lie inside x), and then
+// kept or not: one loop without branches, which every compiler vectorises,
+// the stride a constant for s = 1 and 2.
+template <class T>
+void copy_select(const T* src, int s, int n, int lo, int hi, T* dst) {
+    if (s == 1 && lo == 0 && hi == n) // no padding (a 1x1 kernel): a plain copy, 6-12% faster for conv8 and conv9
+        for (int j = 0; j < n; ++j) dst[j] = src[j];
+    else if (s == 1)
+        for (int j = 0; j < n; ++j) {
+            const T v = src[j];
+            dst[j] = j >= lo && j < hi ? v : T(0);
+        }
+    else if (s == 2)
+        for (int j = 0; j < n; ++j) {
+            const T v = src[2 * j];
+            dst[j] = j >= lo && j < hi ? v : T(0);
+        }
+    else
+        for (int j = 0; j < n; ++j) {
+            const T v = src[long(s) * j];
+            dst[j] = j >= lo && j < hi ? v : T(0);
+        }
+}
+
+// Phase (a, b) of one image's channel (at x + plane; x holds `size` values),
+// hq x wq values at dst, `pitch` values from a row to the next:
+// input pixel (iy, ix) = (i*s + a - pad, j*s + b - pad), 0 in the padding.
+// (Copying each row whole and zeroing its padding after ran 1.3-2x slower:
+// rows are short, and g++ made each zeroing loop a call to memset.)
+template <class T>
+void fill_plane(const ConvGeom& g, const Views& v, const T* x, long size, long plane, int a, int b, T* dst) {
+    const int s = v.s, shift = b - g.pad;
+    const int lo = std::clamp(ceil_div(-shift, s), 0, v.wq), hi = std::clamp(ceil_div(g.in_w - shift, s), lo, v.wq);
+    for (int i = 0; i < v.hq; ++i, dst += v.wq) {
+        const int iy = i * s + a - g.pad;
+        const long first = plane + long(iy) * g.in_w + shift, last = first + long(s) * (v.wq - 1);
+        if (iy < 0 || iy >= g.in_h)
+            for (int j = 0; j < v.wq; ++j) dst[j] = T(0);
+        else if (first >= 0 && last < size) // the whole row lies inside x, padding positions and all
+            copy_select(x + first, s, v.wq, lo, hi, dst);
+        else // x's first or last row: read only what is inside
+            for (int j = 0; j < v.wq; ++j) dst[j] = j >= lo && j < hi ? x[first + long(s) * j] : T(0);
+    }
+}
+
+// Row i of phase (a, b) of channel c with the images side by side: position
+// j of every image (wq x lanes values), gathered from the images' rows.
+template <class T>
+void side_by_side_row(const ConvGeom& g, const Views& v, const T* x, int c, int a, int b, int i, T* dst) {
+    const int s = v.s, iy = i * s + a - g.pad, lanes = v.lanes;
+    const long image = long(g.in_c) * g.in_h * g.in_w;
+    for (int j = 0; j < v.wq; ++j, dst += lanes) {
+        const int ix = j * s + b - g.pad;
+        if (iy < 0 || iy >= g.in_h || ix < 0 || ix >= g.in_w) {
+            for (int n = 0; n < lanes; ++n) dst[n] = T(0);
+            continue;
+        }
+        const T* src = x + (long(c) * g.in_h + iy) * g.in_w + ix;
+        for (int n = 0; n < lanes; ++n) dst[n] = src[n * image];
+    }
+}
+
+// Fills the copy (layout: channel, phase a, phase b, then the images one
+// after another or side by side), plus `slack` zeros after it.
+template <class T>
+void fill_views(const ConvGeom& g, const Views& v, const T* x, T* copy, long slack, int threads) {
+    const int s = v.s, planes = g.in_c * s * s, images = v.lanes > 1 ? 1 : g.batch, units = planes * images;
+    const long size = long(g.batch) * g.in_c * g.in_h * g.in_w;
+    const auto fill = [&](int u) { // u = ((c*s + a)*s + b)*images + image
+        const int image = u % images, b = u / images % s, a = u / images / s % s, c = u / images / s / s;
+        T* const start = copy + long(u / images) * v.plane;
+        if (v.lanes == 1)
+            fill_plane(g, v, x, size, (long(image) * g.in_c + c) * g.in_h * g.in_w, a, b, start + image * v.per_image);
+        else
+            for (int i = 0; i < v.hq; ++i) side_by_side_row(g, v, x, c, a, b, i, start + i * v.row_pitch());
+    };
+    // A few runs of planes per thread, not a task per plane: with small
+    // images the tasks' shared counter cost more than the copying.
+    const int tasks = std::min(units, 4 * threads);
+    parallel_for(tasks, threads, [&](int task) {
+        for (int u = int(long(units) * task / tasks); u < int(long(units) * (task + 1) / tasks); ++u) fill(u);
+    });
+    std::fill_n(copy + long(planes) * v.plane, slack, T(0));
+}
+
+} // namespace
+
+bool copy_fits(const ConvGeom& g) {
+    const Views v = views_of<float>(g);
+    const double copy = double(g.in_c) * v.s * v.s * double(v.plane);
+    const double tensors = double(g.batch) * (double(g.in_c) * g.in_h * g.in_w + double(g.out_c) * g.out_h * g.out_w);
+    return copy <= 2 * tensors + 4096;
+}
+
+template <class T>
+const T* make_views(const ConvGeom& g, const Views& v, const T* x, int threads, std::vector<T>& copy,
+                    std::vector<std::ptrdiff_t>& offset) {
+    // Past the last plane, a strip may read: the kernel's reach, one row of
+    // the grid (a strip in halves, its second half below the last row), a strip.
+    const long slack = (long((g.k - 1) / v.s) * (v.wq + 1) + v.wq) * v.lanes + Tiles<T>::NR;
+    constexpr std::size_t line = 64 / sizeof(T);
+    grow(copy, std::size_t(g.in_c) * v.s * v.s * v.plane + std::size_t(slack) + line);
+    T* const start = copy.data() + (line - reinterpret_cast<std::uintptr_t>(copy.data()) / sizeof(T) % line) % line;
+    fill_views(g, v, x, start, slack, threads);
+    grow(offset, std::size_t(g.in_c) * g.k * g.k);
+    std::ptrdiff_t* at = offset.data(); // (loops, not divisions per row: 6-12 us a call for conv3 and conv6)
+    for (int c = 0; c < g.in_c; ++c)
+        for (int ky = 0; ky < g.k; ++ky)
+            for (int kx = 0; kx < g.k; ++kx) {
+                const long plane = ((long(c) * v.s + ky % v.s) * v.s + kx % v.s) * v.plane;
+                *at++ = plane + (long(ky / v.s) * v.wq + kx / v.s) * v.lanes;
+            }
+    return start;
+}
+
+template const float* make_views<float>(const ConvGeom&, const Views&, const float*, int, std::vector<float>&,
+                                        std::vector<std::ptrdiff_t>&);
+template const double* make_views<double>(const ConvGeom&, const Views&, const double*, int, std::vector<double>&,
+                                          std::vector<std::ptrdiff_t>&);
+
+} // namespace allconv
