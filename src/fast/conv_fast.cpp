@@ -3,42 +3,17 @@
 #include "conv_fast.hpp"
 
 #include <algorithm>
-#include <numeric>
 #include <vector>
 
 #include "conv_views.hpp"
 #include "gemm.hpp"
 #include "packed_weights.hpp"
 #include "parallel.hpp"
+#include "runs.hpp"
 
 namespace allconv {
 
 namespace {
-
-// Consecutive columns of the im2col matrix (output pixels) in one image and
-// one output row: column p0 + q is output pixel (oy, ox0 + q) and reads input
-// columns ix0 + q * stride. A run never crosses a strip of NR columns.
-struct Run {
-    int p0, len;
-    long image; // offset of its image in x (or of its row block in dy)
-    int pixel;  // oy * OW + ox0 within the image
-    int iy0, ix0;
-};
-
-// The runs of columns j0 .. j0 + n - 1 (j = image * OH * OW + oy * OW + ox).
-template <class T>
-void runs_of(const ConvGeom& g, long j0, int n, std::vector<Run>& runs) {
-    constexpr int NR = Tiles<T>::NR;
-    const long P = long(g.out_h) * g.out_w;
-    runs.clear();
-    for (int p = 0; p < n;) {
-        const long j = j0 + p, image = j / P;
-        const int pixel = int(j % P), oy = pixel / g.out_w, ox = pixel % g.out_w;
-        const int len = std::min({g.out_w - ox, n - p, NR - p % NR});
-        runs.push_back(Run{p, len, image, pixel, oy * g.stride - g.pad, ox * g.stride - g.pad});
-        p += len;
-    }
-}
 
 // row[q] = the input row `src` at ix_first + q * stride for q < len, 0 where that is padding.
 template <class T>
@@ -121,54 +96,6 @@ void pack_a_im2col(const ConvGeom& g, const T* x, const std::vector<Run>& runs, 
     }
 }
 
-// B (kc x n, packed in strips of NR, zeros past n) = rows 0 .. kc - 1 of dY
-// (from dy on, O rows of P per image) for the n columns of consecutive
-// images: column j is pixel j % P of image j / P.
-template <class T>
-void pack_b_images(int kc, int n, const T* dy, int O, int P, T* dst) {
-    constexpr int NR = Tiles<T>::NR;
-    for (int s = 0; s * NR < n; ++s)
-        for (int p = 0; p < kc; ++p) {
-            T* const row = dst + (std::size_t(s) * kc + p) * NR;
-            for (int q = 0; q < NR; ++q) {
-                const int j = s * NR + q;
-                row[q] = j < n ? dy[(long(j / P) * O + p) * P + j % P] : T(0);
-            }
-        }
-}
-
-// dx[image][c][iy][ix] += ctile(r, column) for rows r0 .. r0 + m - 1 (the
-// inverse of the gather: "col2im"), row by row, column by column. With tiles
-// of a fixed number of columns, an element of dx receives its contributions
-// in the same order whatever the cache sizes or the thread count.
-template <class T>
-void col2im(const ConvGeom& g, const std::vector<Run>& runs, const T* ctile, long ldc, int r0, int m, T* dx) {
-    thread_local std::vector<int> bounds; // per run and kx: the valid q, as in gather_row
-    grow(bounds, runs.size() * std::size_t(g.k) * 2);
-    for (std::size_t u = 0; u < runs.size(); ++u)
-        for (int kx = 0; kx < g.k; ++kx) {
-            const int first = runs[u].ix0 + kx, len = runs[u].len;
-            const int lo = first < 0 ? std::min(len, (-first + g.stride - 1) / g.stride) : 0;
-            bounds[(u * g.k + kx) * 2] = lo;
-            bounds[(u * g.k + kx) * 2 + 1] = std::max(lo, first >= g.in_w ? 0 : std::min(len, (g.in_w - 1 - first) / g.stride + 1));
-        }
-    for (int i = 0; i < m; ++i) {
-        const int r = r0 + i, c = r / (g.k * g.k), ky = r / g.k % g.k, kx = r % g.k;
-        const T* crow = ctile + long(i) * ldc;
-        for (std::size_t u = 0; u < runs.size(); ++u) {
-            const Run& run = runs[u];
-            const int iy = run.iy0 + ky, lo = bounds[(u * g.k + kx) * 2], hi = bounds[(u * g.k + kx) * 2 + 1];
-            if (iy < 0 || iy >= g.in_h) continue;
-            T* dst = dx + run.image * g.in_c * g.in_h * g.in_w + (long(c) * g.in_h + iy) * g.in_w + run.ix0 + kx;
-            const T* src = crow + run.p0;
-            if (g.stride == 1)
-                for (int q = lo; q < hi; ++q) dst[q] += src[q];
-            else
-                for (int q = lo; q < hi; ++q) dst[q * g.stride] += src[q];
-        }
-    }
-}
-
 // Y = W * im2col + b: A (the weights) packed once, shared by every task; a
 // task owns a block of columns (output pixels, across images) and a block of
 // output channels (split only when there are too few column blocks for the
@@ -217,76 +144,6 @@ void conv_forward_fast(const ConvGeom& g, const T* x, const T* w, const T* b, T*
         conv_forward_views(g, x, a, b, y, threads);
     else
         conv_forward_packed(g, x, a, b, y, threads);
-}
-
-// With stride 1, backward to the input is itself a forward convolution: of
-// dY, padded by k - 1 - pad, with the kernels turned half a turn and input and
-// output channels swapped,  dX[c] = sum over o of dY[o] (*) W[o][c] rotated.
-// It then runs as fast as the forward pass, reading im2col in place; used
-// only where that pays, and not for few input channels: they would be the
-// rows of the multiply, too few to fill a tile of MR.
-template <class T>
-bool backward_as_forward(const ConvGeom& g, const T* dy, const T* w, T* dx, int threads, Im2col how,
-                         WeightPacks* packs) {
-    if (how == Im2col::packed || g.stride != 1 || g.pad > g.k - 1) return false;
-    if (how == Im2col::cheaper && g.in_c < 2 * Tiles<T>::MR) return false;
-    const ConvGeom t = conv_geom({g.batch, g.out_c, g.out_h, g.out_w}, g.in_c, g.k, 1, g.k - 1 - g.pad);
-    // Small images padded wide: most of the columns would be padding, and
-    // the scatter is faster (conv7 of All-CNN-C: also with packed strips).
-    if (how == Im2col::cheaper && !views_pay_off(t, threads)) return false;
-    thread_local std::vector<T> turned, zeros;
-    zeros.assign(std::size_t(g.in_c), T(0));
-    conv_forward_views(t, dy, packed_weights(packs, g, w, Packing::turned, turned), zeros.data(), dx, threads);
-    return true;
-}
-
-// Otherwise dX = col2im(W^T * dY). A task is one image (or a few small ones)
-// and one block of input channels: the rows of W^T * dY it computes scatter
-// only onto its own channels of its own images, in a fixed order of column
-// blocks.
-template <class T>
-void conv_backward_input_fast(const ConvGeom& g, const T* dy, const T* w, T* dx, int threads, Im2col how,
-                              WeightPacks* packs) {
-    constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
-    const int O = g.out_c, kk = g.k * g.k, R = g.in_c * kk, P = g.out_h * g.out_w;
-    if (backward_as_forward(g, dy, w, dx, threads, how, packs)) return;
-    thread_local std::vector<T> a_pack; // W^T: R rows x O
-    const T* const a = packed_weights(packs, g, w, Packing::transposed, a_pack);
-    // Channel blocks start on a strip of MR rows: a multiple of MR / gcd(MR, k*k)
-    // channels; enough blocks for the threads, and a tile of rows x nc within
-    // half of L2. (Blocks never change a sum: each owns its channels of dX.)
-    const int unit = MR / std::gcd(MR, kk), units = (g.in_c + unit - 1) / unit, nc = blocking().nc;
-    const std::size_t rows_in_l2 = std::max<std::size_t>(1, l2_cache_bytes() / 2 / (std::size_t(nc) * sizeof(T)));
-    const int by_cache = int((std::size_t(R) + rows_in_l2 - 1) / rows_in_l2);
-    // Small images a few at a time, up to nc columns, where one image's P
-    // columns alone would round up to whole strips (conv7 of All-CNN-C: 36 to
-    // 64; 1.2x faster so, though B is then gathered from several images).
-    const int G = P < nc && P % NR ? std::max(1, std::min(g.batch, nc / P)) : 1, groups = (g.batch + G - 1) / G;
-    const int per_group = std::max(1, std::min(units, std::max(by_cache, (4 * threads + groups - 1) / groups)));
-    const int block = (units + per_group - 1) / per_group * unit, blocks = (g.in_c + block - 1) / block;
-    parallel_for(groups * blocks, threads, [&](int t) {
-        const int first = t / blocks * G, count = std::min(G, g.batch - first), N = count * P;
-        const int c0 = t % blocks * block, c1 = std::min(g.in_c, c0 + block), r0 = c0 * kk, m = (c1 - c0) * kk;
-        thread_local std::vector<T> b_pack, c_tile;
-        thread_local std::vector<Run> runs;
-        for (int image = first; image < first + count; ++image)
-            std::fill(dx + (long(image) * g.in_c + c0) * g.in_h * g.in_w, dx + (long(image) * g.in_c + c1) * g.in_h * g.in_w,
-                      T(0));
-        for (int j0 = 0; j0 < N; j0 += nc) { // (several images: N <= nc, one block)
-            const int n = std::min(nc, N - j0);
-            grow(b_pack, std::size_t((n + NR - 1) / NR) * NR * KC);
-            grow(c_tile, std::size_t(m) * nc);
-            for (int p0 = 0; p0 < O; p0 += KC) { // B: rows p0.. of dY, columns j0.. of these images
-                const int kc = std::min(KC, O - p0);
-                if (count == 1) pack_b(kc, n, dy + (long(first) * O + p0) * P + j0, long(P), 1L, b_pack.data());
-                else pack_b_images(kc, n, dy + (long(first) * O + p0) * P, O, P, b_pack.data());
-                macro_kernel(m, n, kc, a + std::size_t(p0) * padded_rows<T>(R) + std::size_t(r0) * kc, b_pack.data(),
-                             c_tile.data(), nc, p0 == 0);
-            }
-            runs_of<T>(g, long(first) * P + j0, n, runs);
-            col2im(g, runs, c_tile.data(), nc, r0, m, dx);
-        }
-    });
 }
 
 namespace {
@@ -370,10 +227,6 @@ template void conv_forward_fast<float>(const ConvGeom&, const float*, const floa
                                        WeightPacks*);
 template void conv_forward_fast<double>(const ConvGeom&, const double*, const double*, const double*, double*, int,
                                         Im2col, WeightPacks*);
-template void conv_backward_input_fast<float>(const ConvGeom&, const float*, const float*, float*, int, Im2col,
-                                              WeightPacks*);
-template void conv_backward_input_fast<double>(const ConvGeom&, const double*, const double*, double*, int, Im2col,
-                                               WeightPacks*);
 template void conv_backward_weights_fast<float>(const ConvGeom&, const float*, const float*, float*, float*, int,
                                                Im2col);
 template void conv_backward_weights_fast<double>(const ConvGeom&, const double*, const double*, double*, double*, int,

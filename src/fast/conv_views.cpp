@@ -133,7 +133,7 @@ void block_with_drops(const Task<T>& t) {
     for (int p0 = 0; p0 < K; p0 += KC) {
         const int kc = std::min(KC, K - p0);
         macro_kernel_views(t.m, t.blk.n, kc, t.a + std::size_t(p0) * padded_rows<T>(M) + std::size_t(t.i0) * kc,
-                           nullptr, t.view + t.blk.j0, t.off + p0, c_tile.data(), nc, p0 == 0);
+                           t.view + t.blk.j0, t.off + p0, c_tile.data(), nc, p0 == 0);
     }
     for (long j = t.blk.j0; j < t.blk.j0 + t.blk.n;) {
         const long image = j / t.v.per_image;

@@ -99,17 +99,39 @@ template <class T>
 // acc for the mr x nr part that lies inside C, and then C += bias[i] on row i
 // when a bias is given (the last slice of a forward convolution). The sum over
 // p runs in order, from 0, however A and B are laid out.
-template <class T, int MR, int NR, class A, class B>
-[[gnu::always_inline]] inline void micro_kernel(int kc, A a, B b, T* c, long ldc, int mr, int nr, bool overwrite,
-                                                const T* bias) {
-    T acc[MR][NR] = {};
-    for (int p = 0; p < kc; ++p) rank1_update<T, MR, NR>(acc, a, p, b(p), std::make_index_sequence<MR>());
+template <class T, int MR, int NR>
+[[gnu::always_inline]] inline void store_tile(const T (&acc)[MR][NR], T* c, long ldc, int mr, int nr, bool overwrite,
+                                              const T* bias) {
     if (mr == MR && nr == NR) { // a whole tile: fixed bounds, so the stores vectorise too
         for (int i = 0; i < MR; ++i)
             store_row<T, NR>(c + i * ldc, acc[i], overwrite, bias ? &bias[i] : nullptr);
         return;
     }
     for (int i = 0; i < mr; ++i) store_row<T>(c + i * ldc, acc[i], nr, overwrite, bias ? &bias[i] : nullptr);
+}
+
+template <class T, int MR, int NR, class A, class B>
+[[gnu::always_inline]] inline void micro_kernel(int kc, A a, B b, T* c, long ldc, int mr, int nr, bool overwrite,
+                                                const T* bias) {
+    T acc[MR][NR] = {};
+    for (int p = 0; p < kc; ++p) rank1_update<T, MR, NR>(acc, a, p, b(p), std::make_index_sequence<MR>());
+    store_tile<T, MR, NR>(acc, c, ldc, mr, nr, overwrite, bias);
+}
+
+// micro_kernel over K in `pieces` runs of `len` steps, with A read in place:
+// run t reads A's columns from t * a_step on and B's rows from t * len on
+// (the weight gradients sum over output rows, whose columns in the copy lie
+// a row pitch apart with dropped ones between them).
+template <class T, int MR, int NR, class A>
+[[gnu::always_inline]] inline void micro_kernel_pieces(int pieces, int len, long a_step, A a, const T* b, T* c,
+                                                       long ldc, int mr, int nr, bool overwrite) {
+    T acc[MR][NR] = {};
+    for (int t = 0; t < pieces; ++t) {
+        const int a0 = int(t * a_step);
+        const T* const bt = b + std::size_t(t) * len * NR;
+        for (int q = 0; q < len; ++q) rank1_update<T, MR, NR>(acc, a, a0 + q, bt + q * NR, std::make_index_sequence<MR>());
+    }
+    store_tile<T, MR, NR>(acc, c, ldc, mr, nr, overwrite, nullptr);
 }
 
 // The micro-kernel as a function of its own, for A packed and the AVX-512
@@ -271,20 +293,28 @@ void macro_kernel(int m, int n, int kc, const T* a, const T* b, T* C, long ldc, 
 }
 
 template <class T>
-void macro_kernel_views(int m, int n, int kc, const T* a, const std::ptrdiff_t* a_offset, const T* b,
-                        const std::ptrdiff_t* b_offset, T* C, long ldc, bool overwrite) {
+void macro_kernel_views(int m, int n, int kc, const T* a, const T* b, const std::ptrdiff_t* b_offset, T* C, long ldc,
+                        bool overwrite) {
     constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
     const auto packed_a = [&](int row) { return PackedColumns<T, MR>{a + std::size_t(row) * kc}; };
-    const auto a_in_place = [&](int row) {
-        ColumnsInPlace<T, MR> strip;
-        for (int i = 0; i < MR; ++i) strip.row[i] = a + a_offset[std::min(row + i, m - 1)]; // rows past m: any row
-        return strip;
-    };
-    const auto packed_b = [&](int sn) { return PackedRows<T, NR>{b + std::size_t(sn) * NR * kc}; };
     const auto b_in_place = [&](int sn) { return RowsInPlace<T>{b + std::size_t(sn) * NR, b_offset}; };
-    if (a_offset) macro_kernel_over<T>(m, n, kc, a_in_place, packed_b, C, ldc, overwrite);
-    else if (b_offset) macro_kernel_over<T>(m, n, kc, packed_a, b_in_place, C, ldc, overwrite);
-    else macro_kernel_over<T>(m, n, kc, packed_a, packed_b, C, ldc, overwrite);
+    macro_kernel_over<T>(m, n, kc, packed_a, b_in_place, C, ldc, overwrite);
+}
+
+template <class T>
+void macro_kernel_pieces(int m, int n, int pieces, int len, long a_step, const T* a, const std::ptrdiff_t* a_offset,
+                         const T* b, T* C, long ldc, bool overwrite) {
+    constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
+    const int mc = blocking().mc, kc = pieces * len;
+    for (int i0 = 0; i0 < m; i0 += mc) // as macro_kernel_over
+        for (int sn = 0; sn * NR < n; ++sn)
+            for (int row = i0; row < std::min(m, i0 + mc); row += MR) {
+                ColumnsInPlace<T, MR> strip;
+                for (int i = 0; i < MR; ++i) strip.row[i] = a + a_offset[std::min(row + i, m - 1)]; // rows past m: any row
+                micro_kernel_pieces<T, MR, NR>(pieces, len, a_step, strip, b + std::size_t(sn) * NR * kc,
+                                               C + long(row) * ldc + long(sn) * NR, ldc, std::min(MR, m - row),
+                                               std::min(NR, n - sn * NR), overwrite);
+            }
 }
 
 template <class T>
@@ -344,10 +374,14 @@ template void pack_b<float>(int, int, const float*, long, long, float*);
 template void pack_b<double>(int, int, const double*, long, long, double*);
 template void macro_kernel<float>(int, int, int, const float*, const float*, float*, long, bool);
 template void macro_kernel<double>(int, int, int, const double*, const double*, double*, long, bool);
-template void macro_kernel_views<float>(int, int, int, const float*, const std::ptrdiff_t*, const float*,
-                                        const std::ptrdiff_t*, float*, long, bool);
-template void macro_kernel_views<double>(int, int, int, const double*, const std::ptrdiff_t*, const double*,
-                                         const std::ptrdiff_t*, double*, long, bool);
+template void macro_kernel_views<float>(int, int, int, const float*, const float*, const std::ptrdiff_t*, float*, long,
+                                        bool);
+template void macro_kernel_views<double>(int, int, int, const double*, const double*, const std::ptrdiff_t*, double*,
+                                         long, bool);
+template void macro_kernel_pieces<float>(int, int, int, int, long, const float*, const std::ptrdiff_t*, const float*,
+                                         float*, long, bool);
+template void macro_kernel_pieces<double>(int, int, int, int, long, const double*, const std::ptrdiff_t*,
+                                          const double*, double*, long, bool);
 template void macro_kernel_rows<float>(int, int, int, const float*, const float*, const std::ptrdiff_t*, int, long,
                                        float*, long, bool, const float*);
 template void macro_kernel_rows<double>(int, int, int, const double*, const double*, const std::ptrdiff_t*, int, long,

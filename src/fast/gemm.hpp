@@ -82,14 +82,19 @@ void pack_b(int kc, int n, const T* B, long b_row, long b_col, T* dst);
 template <class T>
 void macro_kernel(int m, int n, int kc, const T* a, const T* b, T* C, long ldc, bool overwrite);
 
-// The same with one operand read in place rather than packed: when a_offset
-// is given, row i of A (m rows) is the kc contiguous values at a + a_offset[i]
-// (and B is packed); otherwise, when b_offset is given, row p of B is the n
+// The same with B read in place rather than packed: row p of B is the n
 // contiguous values at b + b_offset[p] (and the NR - 1 after them must be
 // readable: a partial last strip reads a whole strip and stores only n).
 template <class T>
-void macro_kernel_views(int m, int n, int kc, const T* a, const std::ptrdiff_t* a_offset, const T* b,
-                        const std::ptrdiff_t* b_offset, T* C, long ldc, bool overwrite);
+void macro_kernel_views(int m, int n, int kc, const T* a, const T* b, const std::ptrdiff_t* b_offset, T* C, long ldc,
+                        bool overwrite);
+
+// The same with A read in place and K in `pieces` runs of `len`: row i of A
+// is at a + a_offset[i], its run t the len values from t * a_step on; B
+// packed, pieces * len rows.
+template <class T>
+void macro_kernel_pieces(int m, int n, int pieces, int len, long a_step, const T* a, const std::ptrdiff_t* a_offset,
+                         const T* b, T* C, long ldc, bool overwrite);
 
 // The same with B read in place as the columns of an image with rows:
 // row_len columns to a row (a multiple of NR, or NR / 2: a strip is then two

@@ -120,16 +120,68 @@ const T* make_views(const ConvGeom& g, const Views& v, const T* x, int threads, 
     T* const start = copy.data() + (line - reinterpret_cast<std::uintptr_t>(copy.data()) / sizeof(T) % line) % line;
     fill_views(g, v, x, start, slack, threads);
     grow(offset, std::size_t(g.in_c) * g.k * g.k);
-    std::ptrdiff_t* at = offset.data(); // (loops, not divisions per row: 6-12 us a call for conv3 and conv6)
-    for (int c = 0; c < g.in_c; ++c)
-        for (int ky = 0; ky < g.k; ++ky)
-            for (int kx = 0; kx < g.k; ++kx) {
-                const long plane = ((long(c) * v.s + ky % v.s) * v.s + kx % v.s) * v.plane;
-                *at++ = plane + (long(ky / v.s) * v.wq + kx / v.s) * v.lanes;
-            }
+    view_offsets(g, v, g.in_c, offset.data());
     return start;
 }
 
+void view_offsets(const ConvGeom& g, const Views& v, int channels, std::ptrdiff_t* offset) {
+    for (int c = 0; c < channels; ++c) // (loops, not divisions per row: 6-12 us a call for conv3 and conv6)
+        for (int ky = 0; ky < g.k; ++ky)
+            for (int kx = 0; kx < g.k; ++kx) {
+                const long plane = ((long(c) * v.s + ky % v.s) * v.s + kx % v.s) * v.plane;
+                *offset++ = plane + (long(ky / v.s) * v.wq + kx / v.s) * v.lanes;
+            }
+}
+
+namespace {
+
+// Row x of an image (in_w values) from its phase rows: pixel ix = j*s + b -
+// pad is row[b][j] (row[b] null where the grid does not reach that row), 0
+// where j >= wq. Stride 2 in pairs of pixels (2m, 2m + 1), as split_pairs
+// the other way round; otherwise value by value.
+template <class T>
+void unsplit_row(const ConvGeom& g, const Views& v, const T* const* row, T* x) {
+    const int s = v.s;
+    int ix = 0;
+    if (s == 1 && row[0]) {
+        ix = std::clamp(v.wq - g.pad, 0, g.in_w);
+        for (int m = 0; m < ix; ++m) x[m] = row[0][m + g.pad];
+    } else if (s == 2 && row[0] && row[1]) {
+        const int e = g.pad % 2, je = g.pad / 2, jo = (g.pad + 1) / 2; // as in split_pairs
+        const T* const even = row[e] + je;
+        const T* const odd = row[1 - e] + jo;
+        const int pairs = std::max(0, std::min(g.in_w / 2, v.wq - std::max(je, jo)));
+        for (int m = 0; m < pairs; ++m) {
+            x[2 * m] = even[m];
+            x[2 * m + 1] = odd[m];
+        }
+        ix = 2 * pairs;
+    }
+    for (; ix < g.in_w; ++ix) {
+        const int b = (ix + g.pad) % s, j = (ix + g.pad) / s;
+        x[ix] = row[b] && j < v.wq ? row[b][j] : T(0);
+    }
+}
+
+} // namespace
+
+template <class T>
+void unsplit_views(const ConvGeom& g, const Views& v, const T* phases, int c0, int channels, T* x) {
+    const int s = v.s;
+    thread_local std::vector<const T*> row;
+    row.resize(std::size_t(s));
+    for (int n = 0; n < g.batch; ++n)
+        for (int c = 0; c < channels; ++c)
+            for (int iy = 0; iy < g.in_h; ++iy) {
+                const int a = (iy + g.pad) % s, i = (iy + g.pad) / s;
+                for (int b = 0; b < s; ++b)
+                    row[std::size_t(b)] = i < v.hq ? phases + ((long(c) * s + a) * s + b) * v.plane + n * v.per_image + long(i) * v.wq : nullptr;
+                unsplit_row(g, v, row.data(), x + ((long(n) * g.in_c + c0 + c) * g.in_h + iy) * g.in_w);
+            }
+}
+
+template void unsplit_views<float>(const ConvGeom&, const Views&, const float*, int, int, float*);
+template void unsplit_views<double>(const ConvGeom&, const Views&, const double*, int, int, double*);
 template const float* make_views<float>(const ConvGeom&, const Views&, const float*, int, std::vector<float>&,
                                         std::vector<std::ptrdiff_t>&);
 template const double* make_views<double>(const ConvGeom&, const Views&, const double*, int, std::vector<double>&,

@@ -67,4 +67,15 @@ template <class T>
 const T* make_views(const ConvGeom& g, const Views& v, const T* x, int threads, std::vector<T>& copy,
                     std::vector<std::ptrdiff_t>& offset);
 
+// Where each row (c, ky, kx) of im2col starts in a copy laid out as v, for
+// channels c < channels (offset: channels * k * k values).
+void view_offsets(const ConvGeom& g, const Views& v, int channels, std::ptrdiff_t* offset);
+
+// The other way (backward to the input): x[n][c0 + c][iy][ix] = the value at
+// pixel (iy, ix) of channel c in `phases`, which holds `channels` channels
+// laid out as v (images one after another), for the g.batch images at x;
+// 0 at pixels no output pixel's window reaches. Overwrites.
+template <class T>
+void unsplit_views(const ConvGeom& g, const Views& v, const T* phases, int c0, int channels, T* x);
+
 } // namespace allconv

@@ -1,0 +1,37 @@
+// runs: the columns of the im2col matrix (output pixels, image after image)
+// cut into runs along output rows, for the fast path's packing and scatter.
+#pragma once
+#include <algorithm>
+#include <vector>
+
+#include "../layers/conv.hpp"
+#include "gemm.hpp"
+
+namespace allconv {
+
+// Consecutive columns of the im2col matrix (output pixels) in one image and
+// one output row: column p0 + q is output pixel (oy, ox0 + q) and reads input
+// columns ix0 + q * stride. A run never crosses a strip of NR columns.
+struct Run {
+    int p0, len;
+    long image; // offset of its image in x (or of its row block in dy)
+    int pixel;  // oy * OW + ox0 within the image
+    int iy0, ix0;
+};
+
+// The runs of columns j0 .. j0 + n - 1 (j = image * OH * OW + oy * OW + ox).
+template <class T>
+void runs_of(const ConvGeom& g, long j0, int n, std::vector<Run>& runs) {
+    constexpr int NR = Tiles<T>::NR;
+    const long P = long(g.out_h) * g.out_w;
+    runs.clear();
+    for (int p = 0; p < n;) {
+        const long j = j0 + p, image = j / P;
+        const int pixel = int(j % P), oy = pixel / g.out_w, ox = pixel % g.out_w;
+        const int len = std::min({g.out_w - ox, n - p, NR - p % NR});
+        runs.push_back(Run{p, len, image, pixel, oy * g.stride - g.pad, ox * g.stride - g.pad});
+        p += len;
+    }
+}
+
+} // namespace allconv
