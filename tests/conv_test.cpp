@@ -287,10 +287,10 @@ void backward_as_forward_matches_reference(double tolerance) {
 template <class T>
 void weights_in_place_match_reference(double tolerance) {
     Rng shapes(31);
-    // Then: rows of the grid longer than a slice of KC columns (24 images of
-    // 14 pixels side by side; one image 300 wide), rows of 6 pixels for 16
+    // Then: rows of the grid longer than a slice of KC columns (40 images of
+    // 10 pixels side by side; one image 300 wide), rows of 6 pixels for 16
     // images side by side, and a 1x1 kernel (no column dropped: one run).
-    const std::vector<ConvGeom> fixed = {conv_geom({24, 3, 14, 14}, 5, 3, 1, 1), conv_geom({1, 2, 3, 300}, 4, 3, 1, 1),
+    const std::vector<ConvGeom> fixed = {conv_geom({40, 3, 10, 10}, 5, 3, 1, 1), conv_geom({1, 2, 3, 300}, 4, 3, 1, 1),
                                          conv_geom({16, 30, 8, 8}, 20, 3, 1, 0), conv_geom({3, 4, 9, 9}, 7, 1, 1, 0)};
     for (int trial = 0; trial < 30 + int(fixed.size()); ++trial) {
         const int k = 1 + int(shapes.below(5)), stride = 1 + int(shapes.below(3)), pad = int(shapes.below(3));

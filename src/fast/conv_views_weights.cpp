@@ -20,10 +20,14 @@ struct Slice {
     int pieces, len;
 };
 
-// Images side by side where output rows are short (under 16 pixels) and
+// Images side by side where output rows are short (under 12 pixels) and
 // the grid drops columns: a row of the grid then holds every image's pixels
 // of that row, long runs for the multiply. One after another otherwise.
-int weight_lanes(const ConvGeom& g) { return g.out_w < 16 && g.k > g.stride ? g.batch : 1; }
+// (Measured, one thread: side by side, conv6 and conv7 of All-CNN-C at batch
+// 16 1.05x and 1.2x faster, of the shipped model at batch 64 1.03x and
+// 1.3-1.8x; conv3, rows of 14 and 16, 1.3-1.5x slower: the copy, gathered
+// from every image, then costs more than short runs do.)
+int weight_lanes(const ConvGeom& g) { return g.out_w < 12 && g.k > g.stride ? g.batch : 1; }
 
 // The slices, in order: whole rows of the grid, as many as fit KC columns
 // (rows longer than KC in pieces of KC); where the grid drops no column at
@@ -54,35 +58,51 @@ std::vector<Slice> weight_slices(const ConvGeom& g, const Views& v) {
 }
 
 // Where column p of a slice reads dY: dy[at[p] + o * P] for output channel o.
+// Divided out once per run and then stepped along (a division per column
+// cost as much as the packing).
 void dy_columns(const ConvGeom& g, const Views& v, Slice slice, std::vector<long>& at) {
-    const long P = long(g.out_h) * g.out_w, pitch = v.row_pitch();
+    const long P = long(g.out_h) * g.out_w, image_size = long(g.out_c) * P, pitch = v.row_pitch();
     at.clear();
-    for (int t = 0; t < slice.pieces; ++t)
-        for (int q = 0; q < slice.len; ++q) {
-            const long j = slice.j0 + t * pitch + q;
-            if (v.lanes > 1) { // (oy, ox, image) of the one grid
-                const long oy = j / pitch, ox = j % pitch / v.lanes, n = j % v.lanes;
-                at.push_back(n * g.out_c * P + oy * g.out_w + ox);
-            } else {
-                const long image = j / v.per_image, oy = j % v.per_image / v.wq, ox = j % v.wq;
-                at.push_back(image * g.out_c * P + oy * g.out_w + ox);
+    for (int t = 0; t < slice.pieces; ++t) {
+        const long j = slice.j0 + t * pitch;
+        if (v.lanes > 1) { // (oy, ox, image) of the one grid
+            long ox = j % pitch / v.lanes, n = j % v.lanes;
+            const long row = j / pitch * g.out_w;
+            for (int q = 0; q < slice.len; ++q) {
+                at.push_back(n * image_size + row + ox);
+                if (++n == v.lanes) n = 0, ++ox;
+            }
+        } else { // a run of real columns: within one row, or (no column dropped) across rows and images
+            long image = j / v.per_image, pixel = j % v.per_image / v.wq * g.out_w + j % v.wq;
+            for (int q = 0; q < slice.len; ++q) {
+                at.push_back(image * image_size + pixel);
+                if (++pixel == P) pixel = 0, ++image;
             }
         }
+    }
 }
 
-// B (kc x O, packed in strips of NR, zeros past O) = dY^T at the slice's columns.
+// B (kc x O, packed in strips of NR, zeros past O) = dY^T at the slice's
+// columns, 16 columns at a time: the 16 x NR block of a strip they fill
+// stays in L1 while every output channel's values are read along a row of
+// dY. (A column at a time over all of O, each value went to a cache line of
+// its own; a channel at a time over all of kc, B outgrew L1 for O = 192.)
 template <class T>
 void pack_dy(const ConvGeom& g, const std::vector<long>& at, const T* dy, T* dst) {
-    constexpr int NR = Tiles<T>::NR;
+    constexpr int NR = Tiles<T>::NR, W = 16;
     const int O = g.out_c, Op = (O + NR - 1) / NR * NR, kc = int(at.size());
     const long P = long(g.out_h) * g.out_w;
-    for (int o = 0; o < Op; ++o) {
-        T* const col = dst + std::size_t(o / NR) * NR * kc + o % NR;
-        if (o >= O) {
-            for (int p = 0; p < kc; ++p) col[std::size_t(p) * NR] = T(0);
-            continue;
+    for (int p0 = 0; p0 < kc; p0 += W) {
+        const int w = std::min(W, kc - p0);
+        for (int o = 0; o < Op; ++o) {
+            T* const col = dst + (std::size_t(o / NR) * kc + p0) * NR + o % NR;
+            if (o >= O) {
+                for (int q = 0; q < w; ++q) col[std::size_t(q) * NR] = T(0);
+                continue;
+            }
+            const T* const src = dy + o * P;
+            for (int q = 0; q < w; ++q) col[std::size_t(q) * NR] = src[at[std::size_t(p0 + q)]];
         }
-        for (int p = 0; p < kc; ++p) col[std::size_t(p) * NR] = dy[at[std::size_t(p)] + o * P];
     }
 }
 
