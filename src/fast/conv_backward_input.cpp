@@ -18,18 +18,19 @@ namespace {
 
 // B (kc x n, packed in strips of NR, zeros past n) = rows 0 .. kc - 1 of dY
 // (from dy on, O rows of P per image) for the n columns of consecutive
-// images: column j is pixel j % P of image j / P.
+// images: column j is pixel j % P of image j / P (stepped along, not divided
+// out per value).
 template <class T>
 void pack_b_images(int kc, int n, const T* dy, int O, int P, T* dst) {
     constexpr int NR = Tiles<T>::NR;
-    for (int s = 0; s * NR < n; ++s)
+    for (int s = 0; s * NR < n; ++s) {
+        long at[NR]; // where each column of the strip starts in dy (row p: + p * P)
+        for (int q = 0, j = s * NR; q < NR; ++q, ++j) at[q] = j < n ? long(j / P) * O * P + j % P : -1;
         for (int p = 0; p < kc; ++p) {
             T* const row = dst + (std::size_t(s) * kc + p) * NR;
-            for (int q = 0; q < NR; ++q) {
-                const int j = s * NR + q;
-                row[q] = j < n ? dy[(long(j / P) * O + p) * P + j % P] : T(0);
-            }
+            for (int q = 0; q < NR; ++q) row[q] = at[q] >= 0 ? dy[at[q] + long(p) * P] : T(0);
         }
+    }
 }
 
 // dst[q] += src[q] for q < n: in chunks of a fixed 16 (one or two vectors,
