@@ -54,6 +54,10 @@ void copy_select(const T* src, int s, int n, int lo, int hi, T* dst) {
 // rows are short, and g++ made each zeroing loop a call to memset.)
 template <class T>
 void fill_plane(const ConvGeom& g, const Views& v, const T* x, long size, long plane, int a, int b, T* dst) {
+    if (v.s == 1 && g.pad == 0 && v.wq == g.in_w && v.hq == g.in_h) { // the plane itself (a 1x1 kernel): one copy
+        std::copy_n(x + plane, v.per_image, dst);
+        return;
+    }
     const int s = v.s, shift = b - g.pad;
     const int lo = std::clamp(ceil_div(-shift, s), 0, v.wq), hi = std::clamp(ceil_div(g.in_w - shift, s), lo, v.wq);
     for (int i = 0; i < v.hq; ++i, dst += v.wq) {
