@@ -238,7 +238,8 @@ void in_place_matches_packed() {
 
 // A stride far beyond the kernel and the input (a crafted model the fuzzer
 // found): the padded copy would hold stride^2 phase planes, 2^58 bytes; the
-// fast path must pack instead, and agree with the reference loops.
+// fast path must pack instead (and scatter backward to the input straight
+// into dX), and agree with the reference loops.
 TEST(ConvFast, HugeStrideDoesNotCopyEveryPhase) {
     const ConvGeom g = conv_geom({1, 1, 5, 4}, 3, 3, 67108863, 1);
     EXPECT_FALSE(views_pay_off(g, 1));
@@ -251,9 +252,13 @@ TEST(ConvFast, HugeStrideDoesNotCopyEveryPhase) {
     conv_forward(g, x.ptr(), w.ptr(), b.ptr(), y_ref.ptr());
     conv_backward_weights_fast(g, x.ptr(), r.ptr(), dw.ptr(), db.ptr(), 1);
     conv_backward_weights(g, x.ptr(), r.ptr(), dw_ref.ptr(), db_ref.ptr());
+    Tensor<float> dx(g.in_shape()), dx_ref(g.in_shape());
+    conv_backward_input_fast(g, r.ptr(), w.ptr(), dx.ptr(), 1);
+    conv_backward_input(g, r.ptr(), w.ptr(), dx_ref.ptr());
     const auto d = [](const Tensor<float>& t) { return std::vector<double>(t.data.begin(), t.data.end()); };
     EXPECT_LT(relative_error(d(y), d(y_ref)), 1e-6);
     EXPECT_LT(relative_error(d(dw), d(dw_ref)), 1e-6);
+    EXPECT_LT(relative_error(d(dx), d(dx_ref)), 1e-6);
 }
 
 TEST(ConvFast, InPlaceIm2colGivesThePackedBitsInFloat) { in_place_matches_packed<float>(); }

@@ -33,16 +33,6 @@ void pack_b_images(int kc, int n, const T* dy, int O, int P, T* dst) {
     }
 }
 
-// dst[q] += src[q] for q < n: in chunks of a fixed 16 (one or two vectors,
-// no loop set up per run), then one by one.
-template <class T>
-void add_run(const T* src, int n, T* dst) {
-    int q = 0;
-    for (; q + 16 <= n; q += 16)
-        for (int j = 0; j < 16; ++j) dst[q + j] += src[q + j];
-    for (; q < n; ++q) dst[q] += src[q];
-}
-
 // "col2im": row i of the tile (im2col row r0 + i = (c, ky, kx)), column by
 // column, added where that im2col entry was read from, in the padded,
 // phase-split layout of phase_copy.hpp (acc, `first`'s image at 0; offset:
@@ -64,7 +54,29 @@ void col2im(const ConvGeom& g, const Views& v, const std::vector<Run>& runs, lon
         for (std::size_t u = 0; u < runs.size(); ++u) {
             T* const dst = acc + offset[i] + at[u];
             const T* const src = crow + runs[u].p0;
-            add_run(src, runs[u].len, dst);
+            for (int q = 0; q < runs[u].len; ++q) dst[q] += src[q];
+        }
+    }
+}
+
+// The same straight into dx (images from `first` on, zeroed beforehand),
+// for layers whose phase-split buffer would be too large (copy_fits: a
+// stride far beyond the kernel). A run meets every s-th value of a row of
+// dX, within the image.
+template <class T>
+void col2im_direct(const ConvGeom& g, const std::vector<Run>& runs, long first, const T* ctile, long ldc, int r0, int m,
+                   T* dx) {
+    for (int i = 0; i < m; ++i) {
+        const int r = r0 + i, c = r / (g.k * g.k), ky = r / g.k % g.k, kx = r % g.k;
+        for (const Run& run : runs) {
+            const int iy = run.iy0 + ky;
+            if (iy < 0 || iy >= g.in_h) continue;
+            T* const row = dx + ((run.image - first) * g.in_c + c) * g.in_h * g.in_w + long(iy) * g.in_w;
+            const T* const src = ctile + long(i) * ldc + run.p0;
+            for (int q = 0; q < run.len; ++q) {
+                const long ix = long(run.ix0) + kx + long(q) * g.stride;
+                if (ix >= 0 && ix < g.in_w) row[ix] += src[q];
+            }
         }
     }
 }
@@ -129,13 +141,20 @@ void backward_task(const ConvGeom& g, const T* dy, const T* a, int first, int co
     ConvGeom group = g;
     group.batch = count;
     const Views v = views_of<T>(group);
+    const bool phases = copy_fits(group);
+    T* const x = dx + long(first) * g.in_c * g.in_h * g.in_w;
     thread_local std::vector<T> b_pack, c_tile, acc;
     thread_local std::vector<std::ptrdiff_t> offset;
     thread_local std::vector<Run> runs;
-    grow(offset, std::size_t(m));
-    view_offsets(g, v, c1 - c0, offset.data());
-    grow(acc, std::size_t(c1 - c0) * v.s * v.s * v.plane);
-    std::fill_n(acc.data(), std::size_t(c1 - c0) * v.s * v.s * v.plane, T(0));
+    if (phases) {
+        grow(offset, std::size_t(m));
+        view_offsets(g, v, c1 - c0, offset.data());
+        grow(acc, std::size_t(c1 - c0) * v.s * v.s * v.plane);
+        std::fill_n(acc.data(), std::size_t(c1 - c0) * v.s * v.s * v.plane, T(0));
+    } else {
+        for (int n = 0; n < count; ++n)
+            std::fill(x + (long(n) * g.in_c + c0) * g.in_h * g.in_w, x + (long(n) * g.in_c + c1) * g.in_h * g.in_w, T(0));
+    }
     for (int j0 = 0; j0 < N; j0 += nc) { // (several images: N <= nc, one block)
         const int n = std::min(nc, N - j0);
         grow(b_pack, std::size_t((n + NR - 1) / NR) * NR * KC);
@@ -148,9 +167,10 @@ void backward_task(const ConvGeom& g, const T* dy, const T* a, int first, int co
                          c_tile.data(), nc, p0 == 0);
         }
         runs_of<T>(g, long(first) * P + j0, n, runs);
-        col2im(g, v, runs, first, c_tile.data(), nc, offset.data(), m, acc.data());
+        if (phases) col2im(g, v, runs, first, c_tile.data(), nc, offset.data(), m, acc.data());
+        else col2im_direct(g, runs, first, c_tile.data(), nc, r0, m, x);
     }
-    unsplit_views(group, v, acc.data(), c0, c1 - c0, dx + long(first) * g.in_c * g.in_h * g.in_w);
+    if (phases) unsplit_views(group, v, acc.data(), c0, c1 - c0, x);
 }
 
 } // namespace

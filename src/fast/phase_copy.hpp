@@ -1,5 +1,7 @@
-// phase_copy: the padded, phase-split copy of a batch of images that
-// conv_views.cpp reads the im2col matrix from, in place.
+// phase_copy: the padded, phase-split copy of a batch of images that the
+// forward pass and the weight gradients read the im2col matrix from, in
+// place (conv_views.cpp, conv_views_weights.cpp); backward to the input adds
+// into the same layout and copies it out (conv_backward_input.cpp).
 //
 // Copy x once, with its zero padding, split into stride x stride "phases":
 // phase (a, b) of channel c is the padded image's pixels (i*s + a, j*s + b),
@@ -17,9 +19,10 @@
 //                      column index (n*hq + i)*wq + j;
 //   side by side       (`lanes` = the batch) plane (c, a, b), row i, column
 //                      j, image n: column index (i*wq + j)*lanes + n.
-// Side by side, a row of small images (out_w = 6 or 8) becomes a row of
-// lanes x out_w columns with no dropped column inside it: long enough for
-// whole strips of the multiply, where one image's rows are not.
+// Side by side, a row of the grid holds every image's row: lanes x out_w
+// real columns together, then the dropped ones. For small images (out_w = 6
+// or 8) that is long enough for whole strips of the multiply, where one
+// image's rows are not.
 #pragma once
 #include <cstddef>
 #include <vector>
