@@ -28,8 +28,8 @@ bool rows_fit(long row_len) { return row_len % Tiles<T>::NR == 0 || 2 * row_len 
 // thread busy. `lanes` > 1: the group's images side by side (phase_copy.hpp),
 // where one image's rows do not fit strips and `lanes` of them do (All-CNN-C:
 // conv6 and conv7, rows of 8 and 6 pixels, with 28% and 78% of the columns
-// dropped otherwise). Such a group may fill all of L2. (Groups never change
-// a sum: each output is computed by one task over the same rows in the same order.)
+// dropped otherwise). Such a group's copy may be up to twice L2. (Groups never
+// change a sum: each output is computed by one task over the same rows in the same order.)
 struct Grouping {
     int size, lanes;
 };
@@ -44,7 +44,7 @@ Grouping grouping(const ConvGeom& g, int threads) {
     // L2 (measured, conv6 at batch 16: 2, 4, 8, 16 images side by side, 140,
     // 157, 169, 155 GFLOP/s; one after another with dropped columns, 138),
     // as many groups as threads if that can be.
-    const int cap = std::min(g.batch, 4 * by_cache);
+    const int cap = int(std::min<long>(g.batch, 4L * by_cache));
     for (int n = std::min(cap, std::max(2, g.batch / threads)); n >= 2; --n)
         if (rows_fit<T>(long(n) * g.out_w)) return {n, n};
     for (int n = cap; n > g.batch / threads; --n)
