@@ -48,10 +48,8 @@ void copy_select(const T* src, int s, int n, int lo, int hi, T* dst) {
 }
 
 // Phase (a, b) of one image's channel (at x + plane; x holds `size` values),
-// hq x wq values at dst, `pitch` values from a row to the next:
+// hq x wq values at dst, row after row:
 // input pixel (iy, ix) = (i*s + a - pad, j*s + b - pad), 0 in the padding.
-// (Copying each row whole and zeroing its padding after ran 1.3-2x slower:
-// rows are short, and g++ made each zeroing loop a call to memset.)
 template <class T>
 void fill_plane(const ConvGeom& g, const Views& v, const T* x, long size, long plane, int a, int b, T* dst) {
     if (v.s == 1 && g.pad == 0 && v.wq == g.in_w && v.hq == g.in_h) { // the plane itself (a 1x1 kernel): one copy
