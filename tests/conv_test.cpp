@@ -203,7 +203,8 @@ void fast_matches_reference(double tolerance) {
 // or lies within one: the strips skip the dropped columns and write straight
 // into y), odd numbers of rows, stride 2, and K in more than one slice (the
 // bias added after the last); then rows of NR / 4 or 6 pixels, which fit
-// strips only with several images side by side (phase_copy.hpp).
+// strips only with several images side by side (phase_copy.hpp); then 1x1
+// kernels.
 template <class T>
 void in_place_matches_packed() {
     Rng shapes(23);
@@ -218,7 +219,11 @@ void in_place_matches_packed() {
         // slices, and 20 images (16 side by side, then 4 one after another)
         conv_geom({2, 9, 7, NR / 4}, 25, 3, 1, 1), conv_geom({4, 30, NR / 4 + 2, NR / 4 + 2}, 14, 3, 1, 0),
         conv_geom({4, 6, NR / 2, NR / 2}, 9, 3, 2, 1),           conv_geom({16, 33, 8, 8}, 19, 3, 1, 0),
-        conv_geom({20, 29, 5, 8}, 13, 3, 1, 0),                  conv_geom({8, 12, 9, NR / 2}, 30, 3, 2, 1)};
+        conv_geom({20, 29, 5, 8}, 13, 3, 1, 0),                  conv_geom({8, 12, 9, NR / 2}, 30, 3, 2, 1),
+        // 1x1 kernels (no column dropped: runs span whole images) over more
+        // than one block of 256 columns, a block ending inside an image:
+        // stride 2 on two threads (30 images a group), stride 1 on one
+        conv_geom({60, 5, 5, 5}, 6, 1, 2, 0), conv_geom({10, 7, 6, 6}, 11, 1, 1, 0)};
     for (int trial = 0; trial < 60 + int(by_rows.size()); ++trial) {
         const int k = 1 + int(shapes.below(5)), stride = 1 + int(shapes.below(3)), pad = int(shapes.below(3));
         Shape in{1 + int(shapes.below(6)), 1 + int(shapes.below(20)), k + int(shapes.below(20)), k + int(shapes.below(20))};
