@@ -291,6 +291,32 @@ void backward_as_forward_matches_reference(double tolerance) {
     }
 }
 
+// Backward to the input with stride 2 and 3 by phases (one small convolution
+// of dY per phase of the stride, written into the phase-split layout) and by
+// scattering W^T dY, against the reference loops: kernels from the stride to
+// 5, paddings 0-2, 1-5 images, channels below and above a strip of MR, K of
+// a phase in one slice or several (up to 70 output channels x 9 taps), one
+// or two threads; then All-CNN-C's conv3 and conv6 in small.
+template <class T>
+void backward_by_phases_matches_reference(double tolerance) {
+    Rng shapes(37);
+    const std::vector<ConvGeom> fixed = {conv_geom({3, 24, 16, 16}, 20, 3, 2, 1), conv_geom({5, 30, 8, 8}, 36, 3, 2, 1)};
+    for (int trial = 0; trial < 30 + int(fixed.size()); ++trial) {
+        const int stride = 2 + int(shapes.below(2)), k = stride + int(shapes.below(6 - stride)), pad = int(shapes.below(3));
+        Shape in{1 + int(shapes.below(5)), 1 + int(shapes.below(40)), k + int(shapes.below(14)), k + int(shapes.below(14))};
+        const ConvGeom g = trial < 30 ? conv_geom(in, 1 + int(shapes.below(70)), k, stride, pad) : fixed[trial - 30];
+        auto w = random_tensor<T>(g.weight_shape(), 100 + trial), r = random_tensor<T>(g.out_shape(), 110 + trial);
+        Tensor<T> dx_ref(g.in_shape()), dx_phases(g.in_shape(), T(7)), dx_scattered(g.in_shape(), T(7));
+        conv_backward_input(g, r.ptr(), w.ptr(), dx_ref.ptr());
+        conv_backward_input_fast(g, r.ptr(), w.ptr(), dx_phases.ptr(), 1 + trial % 2, Im2col::in_place);
+        conv_backward_input_fast(g, r.ptr(), w.ptr(), dx_scattered.ptr(), 1 + trial % 2, Im2col::packed);
+        const std::vector<double> ref(dx_ref.data.begin(), dx_ref.data.end());
+        EXPECT_LT(relative_error(std::vector<double>(dx_phases.data.begin(), dx_phases.data.end()), ref), tolerance) << describe(g);
+        EXPECT_LT(relative_error(std::vector<double>(dx_scattered.data.begin(), dx_scattered.data.end()), ref), tolerance)
+            << describe(g);
+    }
+}
+
 // Weight gradients both ways (im2col packed into strips; read in place from
 // the padded copy, stepping over its dropped columns), against the
 // reference loops, over strides 1-3, paddings 0-2 and kernels 1-5.
@@ -327,6 +353,8 @@ TEST(ConvFast, WeightGradientsInPlaceMatchReferenceInDouble) { weights_in_place_
 
 TEST(ConvFast, BackwardAsForwardMatchesReferenceInFloat) { backward_as_forward_matches_reference<float>(1e-5); }
 TEST(ConvFast, BackwardAsForwardMatchesReferenceInDouble) { backward_as_forward_matches_reference<double>(1e-12); }
+TEST(ConvFast, BackwardByPhasesMatchesReferenceInFloat) { backward_by_phases_matches_reference<float>(1e-5); }
+TEST(ConvFast, BackwardByPhasesMatchesReferenceInDouble) { backward_by_phases_matches_reference<double>(1e-12); }
 
 TEST(ConvFast, MatchesReferenceLoopsInFloat) { fast_matches_reference<float>(1e-5); }
 TEST(ConvFast, MatchesReferenceLoopsInDouble) { fast_matches_reference<double>(1e-12); }

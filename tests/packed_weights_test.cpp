@@ -17,24 +17,24 @@ using namespace allconv::testing;
 
 namespace {
 
-// Forward, backward to the input as a forward convolution (Packing::turned,
-// stride 1 only) and by scattering (Packing::transposed), all into one vector.
+// Forward, backward to the input in place (as a forward convolution with
+// stride 1, Packing::turned; by phases with stride 2 and more,
+// Packing::phases) and by scattering (Packing::transposed), all into one vector.
 template <class T>
 std::vector<T> three_passes(const ConvGeom& g, const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b,
                             const Tensor<T>& r, int threads, WeightPacks* packs) {
-    Tensor<T> y(g.out_shape()), dx_turned(g.in_shape()), dx_scattered(g.in_shape());
+    Tensor<T> y(g.out_shape()), dx_in_place(g.in_shape()), dx_scattered(g.in_shape());
     conv_forward_fast(g, x.ptr(), w.ptr(), b.ptr(), y.ptr(), threads, Im2col::cheaper, packs);
-    if (g.stride == 1 && g.pad <= g.k - 1)
-        conv_backward_input_fast(g, r.ptr(), w.ptr(), dx_turned.ptr(), threads, Im2col::in_place, packs);
+    conv_backward_input_fast(g, r.ptr(), w.ptr(), dx_in_place.ptr(), threads, Im2col::in_place, packs);
     conv_backward_input_fast(g, r.ptr(), w.ptr(), dx_scattered.ptr(), threads, Im2col::packed, packs);
     std::vector<T> all = y.data;
-    all.insert(all.end(), dx_turned.data.begin(), dx_turned.data.end());
+    all.insert(all.end(), dx_in_place.data.begin(), dx_in_place.data.end());
     all.insert(all.end(), dx_scattered.data.begin(), dx_scattered.data.end());
     return all;
 }
 
 // One WeightPacks for every call of a trial, three ways of packing the same
-// weights, each call made twice (the second with the kept pack): the bits of
+// weights (four kinds of packing over the trials), each call made twice (the second with the kept pack): the bits of
 // packing on every call. Were packs told apart by address alone, a backward
 // pass would get the forward pack and this would fail.
 template <class T>
@@ -132,4 +132,21 @@ TEST(PackedWeights, NetworkGivesTheSameBits) {
     WeightPacks packs;
     EXPECT_TRUE(run(Compute::fast_path(2, &packs)) == per_call);
     EXPECT_TRUE(run(Compute::fast_path(2, &packs)) == per_call);
+}
+
+// Packing by phases depends on the stride: the same weights used with
+// stride 2 and then 3 through one WeightPacks (a key without the stride would
+// hand the second call the first one's phases) give the per-call bits.
+TEST(PackedWeights, StrideIsPartOfTheKey) {
+    const ConvGeom g2 = conv_geom({2, 7, 13, 13}, 9, 3, 2, 1), g3 = conv_geom({2, 7, 13, 13}, 9, 3, 3, 1);
+    const auto w = random_tensor<float>(g2.weight_shape(), 5);
+    const auto backward = [&](const ConvGeom& g, WeightPacks* packs) {
+        const auto r = random_tensor<float>(g.out_shape(), 6);
+        Tensor<float> dx(g.in_shape());
+        conv_backward_input_fast(g, r.ptr(), w.ptr(), dx.ptr(), 1, Im2col::in_place, packs);
+        return dx.data;
+    };
+    WeightPacks packs;
+    EXPECT_TRUE(backward(g2, &packs) == backward(g2, nullptr));
+    EXPECT_TRUE(backward(g3, &packs) == backward(g3, nullptr));
 }

@@ -1,5 +1,6 @@
 // conv_backward_input: the fast path's backward to the input, dX = col2im(W^T * dY),
-// or for stride 1 a forward convolution of dY.
+// or for stride 1 a forward convolution of dY, or for stride 2 and more one
+// small convolution of dY per phase of the stride.
 #include <algorithm>
 #include <numeric>
 #include <vector>
@@ -173,6 +174,111 @@ void backward_task(const ConvGeom& g, const T* dy, const T* a, int first, int co
     if (phases) unsplit_views(group, v, acc.data(), c0, c1 - c0, x);
 }
 
+// ---- by phases: stride 2 and more -------------------------------------------
+// Input pixel iy meets only the kernel rows ky = a, a + s, ..., where a =
+// (iy + pad) % s is its phase (phase_copy.hpp). So phase (a, b) of dX, at
+// position (qy, qx) of the grid (input pixel (qy s + a - pad, qx s + b - pad)), is
+//   sum over o, ty < Ta, tx < Tb of W[o][c][a + s ty][b + s tx] * dY[o][qy - ty][qx - tx]
+// (dY zero outside): a small convolution of dY by those taps alone, every
+// multiply-add one the scatter does too (plus the grid's few positions
+// outside dX), written straight into the phase-split layout, each position
+// once: no col2im, no zeroing. Its B is read in place from a copy of dY with
+// t = (k - 1) / s zero rows and columns before each image's, in the same grid
+// of hq x wq positions (hq = out_h + t):
+//   B row (o, ty, tx), column j = dcopy[o * plane + j + (t - ty) * wq + (t - tx)]
+// (a position past an image's last column or row reads the next row's or
+// image's leading zeros, or those after the last image).
+
+// Whether that pays: stride 2 or more, every phase with a tap, a grid not
+// much larger than dY, and a scatter that would cost more. The scatter's
+// multiply-adds are exact, but each of its products then goes through col2im:
+// dear where few output channels sum into each (O small), or where its runs
+// of out_w values are not whole vectors. Measured, one thread, k = 3, s = 2,
+// batch 16 (by phases against the scatter): O = C = 32: 1.20-1.54x; 48: 1.13x;
+// 64 and 96 with out_w = 14 or 7: 1.24-1.33x, with 16 or 8: 0.96-1.00x; 128
+// and 192: 0.86-0.99x; O = 96, C = 32: 0.80-0.86x. The shipped model's conv3
+// and conv6 at batch 64: 1.46x and 1.27x; All-CNN-C's keep the scatter.
+template <class T>
+bool phases_pay_off(const ConvGeom& g, Im2col how) {
+    if (how == Im2col::packed || g.stride < 2 || g.k < g.stride || !copy_fits(g)) return false;
+    if (how == Im2col::in_place) return true;
+    const Views v = views_of<T>(g);
+    return v.per_image * 3 <= long(g.out_h) * g.out_w * 4 && (g.out_c <= 48 || (g.out_c <= 96 && g.out_w % 8 != 0));
+}
+
+// dY, each output channel a plane of the grid as above (v: the whole batch).
+template <class T>
+const T* padded_dy(const ConvGeom& g, const Views& v, const T* dy, int threads, std::vector<T>& copy) {
+    const int t = (g.k - 1) / g.stride, P = g.out_h * g.out_w;
+    const long slack = long(t) * v.wq + t + Tiles<T>::NR; // what a strip reads past the last image
+    T* const d = on_a_line(copy, std::size_t(g.out_c) * v.plane + std::size_t(slack));
+    parallel_for(g.out_c, threads, [&](int o) {
+        T* p = d + long(o) * v.plane;
+        for (int n = 0; n < g.batch; ++n) {
+            const T* src = dy + (long(n) * g.out_c + o) * P;
+            p = std::fill_n(p, long(t) * v.wq, T(0));
+            for (int y = 0; y < g.out_h; ++y, src += g.out_w, p += v.wq) { // (plain loops: no call per row)
+                zero_few(p, 0, t);
+                for (int q = 0; q < g.out_w; ++q) p[t + q] = src[q];
+            }
+        }
+        std::fill(p, d + long(o + 1) * v.plane, T(0)); // up to the next plane
+    });
+    std::fill_n(d + long(g.out_c) * v.plane, slack, T(0));
+    return d;
+}
+
+// One task: images first .. first + count - 1, channels c0 .. c1 - 1 (c0 on a
+// strip of MR), every phase into the phase-split layout, then into dx.
+template <class T>
+void phases_task(const ConvGeom& g, const Views& all, const T* dcopy, const T* a, int first, int count, int c0, int c1,
+                 T* dx) {
+    const int s = g.stride, t = (g.k - 1) / s, Cp = padded_rows<T>(g.in_c);
+    ConvGeom group = g;
+    group.batch = count;
+    const Views v = views_of<T>(group);
+    thread_local std::vector<T> planes;
+    thread_local std::vector<std::ptrdiff_t> offset;
+    T* const acc = on_a_line(planes, std::size_t(c1 - c0) * s * s * v.plane);
+    std::size_t at = 0; // where phase (pa, pb)'s weights start in a
+    for (int pa = 0; pa < s; ++pa)
+        for (int pb = 0; pb < s; ++pb) {
+            const int ta = phase_taps(g, pa), tb = phase_taps(g, pb), K = g.out_c * ta * tb;
+            offset.clear();
+            for (int o = 0; o < g.out_c; ++o)
+                for (int ty = 0; ty < ta; ++ty)
+                    for (int tx = 0; tx < tb; ++tx) offset.push_back(o * all.plane + long(t - ty) * v.wq + (t - tx));
+            for (int p0 = 0; p0 < K; p0 += KC) {
+                const int kc = std::min(KC, K - p0);
+                macro_kernel_views(c1 - c0, int(count * v.per_image), kc, a + at + std::size_t(p0) * Cp + std::size_t(c0) * kc,
+                                   dcopy + first * all.per_image, offset.data() + p0,
+                                   acc + (pa * s + pb) * v.plane, long(s) * s * v.plane, p0 == 0);
+            }
+            at += std::size_t(Cp) * K;
+        }
+    unsplit_views(group, v, acc, c0, c1 - c0, dx + long(first) * g.in_c * g.in_h * g.in_w);
+}
+
+// Tasks: enough images for 16 strips of columns, channels in blocks of
+// whole strips whose phase planes fit half of L2, and blocks enough to keep
+// the threads busy. (Neither changes a sum.)
+template <class T>
+void phases_backward(const ConvGeom& g, const T* dy, const T* w, T* dx, int threads, WeightPacks* packs) {
+    constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
+    thread_local std::vector<T> a_pack, copy;
+    const T* const a = packed_weights(packs, g, w, Packing::phases, a_pack);
+    const Views all = views_of<T>(g);
+    const T* const dcopy = padded_dy(g, all, dy, threads, copy);
+    const int G = int(std::clamp<long>((16L * NR + all.per_image - 1) / all.per_image, 1, g.batch));
+    const int groups = (g.batch + G - 1) / G, units = (g.in_c + MR - 1) / MR;
+    const int wanted = std::min(units, (2 * threads + groups - 1) / groups);
+    const int block = (units + wanted - 1) / wanted * MR, blocks = (g.in_c + block - 1) / block;
+    parallel_for(groups * blocks, threads, [&](int task) {
+        const int first = task / blocks * G, c0 = task % blocks * block;
+        phases_task(g, all, dcopy, a, first, std::min(G, g.batch - first), c0, std::min(g.in_c, c0 + block), dx);
+    });
+}
+
 } // namespace
 
 // Otherwise dX = col2im(W^T * dY). A task is one image (or a few small ones)
@@ -183,6 +289,10 @@ template <class T>
 void conv_backward_input_fast(const ConvGeom& g, const T* dy, const T* w, T* dx, int threads, Im2col how,
                               WeightPacks* packs) {
     if (backward_as_forward(g, dy, w, dx, threads, how, packs)) return;
+    if (phases_pay_off<T>(g, how)) {
+        phases_backward(g, dy, w, dx, threads, packs);
+        return;
+    }
     thread_local std::vector<T> a_pack; // W^T: R rows x O
     const T* const a = packed_weights(packs, g, w, Packing::transposed, a_pack);
     const Split split = split_of<T>(g, threads);

@@ -27,7 +27,13 @@ namespace allconv {
 //   transposed  A = W^T, C*k*k x O                     (backward to the input, col2im)
 //   turned      A = W turned half a turn, input and output channels swapped,
 //               C x O*k*k                              (backward to the input as a forward convolution)
-enum class Packing { forward, transposed, turned };
+//   phases      for each phase (a, b) of the stride s in turn, the taps
+//               (a + s ty, b + s tx) alone: A(c, (o, ty, tx)) = W[o][c][a + s ty][b + s tx],
+//               C x O*Ta*Tb                            (backward to the input by phases)
+enum class Packing { forward, transposed, turned, phases };
+
+// The kernel rows (or columns) a, a + s, a + 2s, ... < k: how many there are.
+inline int phase_taps(const ConvGeom& g, int a) { return a < g.k ? (g.k - 1 - a) / g.stride + 1 : 0; }
 
 // dst = W packed as A for `packing` (resized to fit).
 template <class T>
@@ -47,7 +53,7 @@ public:
     void clear();
 
 private:
-    using Key = std::tuple<const void*, Packing, int, int, int>; // w, packing, out_c, in_c, k
+    using Key = std::tuple<const void*, Packing, int, int, int, int>; // w, packing, out_c, in_c, k, stride
     template <class T>
     struct Entry {
         std::vector<T> packed, sample;

@@ -26,16 +26,6 @@ void copy_strided(const T* src, int s, int n, T* dst) {
         for (int j = 0; j < n; ++j) dst[j] = src[long(s) * j];
 }
 
-// dst[j] = 0 for from <= j < to, eight at a time with a test per value:
-// the padding at either end of a row, one or two values. (A plain loop
-// here, g++ called memset: two calls a row made the copy 1.3-2x slower.)
-template <class T>
-void zero_few(T* dst, int from, int to) {
-    for (int j0 = from; j0 < to; j0 += 8)
-        for (int q = 0; q < 8; ++q)
-            if (j0 + q < to) dst[j0 + q] = T(0);
-}
-
 // dst[j] = src[j * s] for lo <= j < hi, 0 elsewhere in j < n. Every src[j * s]
 // is read, padding or not (the caller makes sure they lie inside x): the
 // whole row copied, then its padding zeroed. (Choosing per value in one
@@ -164,9 +154,7 @@ const T* make_views(const ConvGeom& g, const Views& v, const T* x, int threads, 
     // Past the last plane, a strip may read: the kernel's reach, one row of
     // the grid (a strip in halves, its second half below the last row), a strip.
     const long slack = (long((g.k - 1) / v.s) * (v.wq + 1) + v.wq) * v.lanes + Tiles<T>::NR;
-    constexpr std::size_t line = 64 / sizeof(T);
-    grow(copy, std::size_t(g.in_c) * v.s * v.s * v.plane + std::size_t(slack) + line);
-    T* const start = copy.data() + (line - reinterpret_cast<std::uintptr_t>(copy.data()) / sizeof(T) % line) % line;
+    T* const start = on_a_line(copy, std::size_t(g.in_c) * v.s * v.s * v.plane + std::size_t(slack));
     fill_views(g, v, x, start, slack, threads);
     grow(offset, std::size_t(g.in_c) * g.k * g.k);
     view_offsets(g, v, g.in_c, offset.data());
