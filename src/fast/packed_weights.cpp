@@ -8,6 +8,65 @@
 
 namespace allconv {
 
+namespace {
+
+// Where column p of each phase's A lies in a pack of Packing::phases (phase
+// after phase, each C x O*Ta*Tb as pack_a lays it out): its slice's and its
+// place in the strip's offset (where) and the slice's depth kc (depth); phase
+// (a, b)'s column p at index first[a * s + b] + p.
+struct PhaseColumns {
+    std::vector<std::size_t> where, depth, first;
+};
+
+template <class T>
+PhaseColumns phase_columns(const ConvGeom& g) {
+    constexpr int MR = Tiles<T>::MR;
+    const int s = g.stride, Cp = padded_rows<T>(g.in_c);
+    PhaseColumns cols;
+    std::size_t at = 0;
+    for (int a = 0; a < s; ++a)
+        for (int b = 0; b < s; ++b) {
+            const int K = g.out_c * phase_taps(g, a) * phase_taps(g, b);
+            cols.first.push_back(cols.where.size());
+            for (int p = 0; p < K; ++p) {
+                const int p0 = p / KC * KC;
+                cols.where.push_back(at + std::size_t(p0) * Cp + std::size_t(p - p0) * MR);
+                cols.depth.push_back(std::size_t(std::min(KC, K - p0)));
+            }
+            at += std::size_t(Cp) * K;
+        }
+    return cols;
+}
+
+// Packing::phases straight into the strips, reading w in order: kernel
+// offset (ky, kx) is tap (ky / s, kx / s) of phase (ky % s, kx % s), column
+// o * taps + tap of that phase's A. (Gathered a phase at a time, reading w
+// with a stride of C*k*k, the packing took half a backward pass at batch 1.)
+template <class T>
+void pack_phases(const ConvGeom& g, const T* w, std::vector<T>& dst) {
+    constexpr int MR = Tiles<T>::MR;
+    const int O = g.out_c, C = g.in_c, s = g.stride, k = g.k, kk = k * k, Cp = padded_rows<T>(C);
+    grow(dst, std::size_t(Cp) * O * kk);
+    const PhaseColumns cols = phase_columns<T>(g);
+    std::vector<std::size_t> column, taps; // per kernel offset r: column 0's index in cols, taps of its phase
+    for (int ky = 0; ky < k; ++ky)
+        for (int kx = 0; kx < k; ++kx) {
+            const int tb = phase_taps(g, kx % s);
+            column.push_back(cols.first[std::size_t(ky % s * s + kx % s)] + std::size_t(ky / s * tb + kx / s));
+            taps.push_back(std::size_t(phase_taps(g, ky % s) * tb));
+        }
+    for (int o = 0; o < O; ++o)
+        for (int c = 0; c < Cp; ++c) { // (rows past C: zeros)
+            const T* const src = w + (std::size_t(o) * C + std::min(c, C - 1)) * kk;
+            for (int r = 0; r < kk; ++r) {
+                const std::size_t p = column[std::size_t(r)] + std::size_t(o) * taps[std::size_t(r)];
+                dst[cols.where[p] + std::size_t(c / MR) * MR * cols.depth[p] + c % MR] = c < C ? src[r] : T(0);
+            }
+        }
+}
+
+} // namespace
+
 template <class T>
 void pack_weights(const ConvGeom& g, const T* w, Packing packing, std::vector<T>& dst) {
     const int O = g.out_c, C = g.in_c, kk = g.k * g.k, R = C * kk;
@@ -31,48 +90,7 @@ void pack_weights(const ConvGeom& g, const T* w, Packing packing, std::vector<T>
         pack_a(C, O * kk, turned.data(), long(O) * kk, 1, dst.data());
         break;
     }
-    case Packing::phases: { // phase after phase, each C x O*Ta*Tb packed as pack_a packs
-        // Straight into the strips, reading w in order: kernel offset (ky, kx)
-        // is tap (ky / s, kx / s) of phase (ky % s, kx % s), column p of its
-        // A at where[p] (slice, place in the strip) plus the row's strip and
-        // lane. (Gathered a phase at a time, reading w with a stride of C*k*k,
-        // the packing took half the time of a backward pass at batch 1.)
-        constexpr int MR = Tiles<T>::MR;
-        const int s = g.stride, k = g.k, Cp = padded_rows<T>(C);
-        grow(dst, std::size_t(Cp) * O * kk);
-        thread_local std::vector<std::size_t> where, depth; // per phase, per column p: offset, slice depth kc
-        std::vector<std::size_t> first(std::size_t(s) * s); // where each phase's columns start in where
-        where.clear();
-        depth.clear();
-        for (int a = 0, at = 0; a < s; ++a)
-            for (int b = 0; b < s; ++b) {
-                const int K = O * phase_taps(g, a) * phase_taps(g, b);
-                first[std::size_t(a * s + b)] = where.size();
-                for (int p = 0; p < K; ++p) {
-                    const int p0 = p / KC * KC;
-                    where.push_back(std::size_t(at) + std::size_t(p0) * Cp + std::size_t(p - p0) * MR);
-                    depth.push_back(std::size_t(std::min(KC, K - p0)));
-                }
-                at += Cp * K;
-            }
-        // Kernel offset r = (ky, kx): column first + o * taps + tap of its phase's A.
-        std::vector<std::size_t> column(static_cast<std::size_t>(kk)), taps(static_cast<std::size_t>(kk));
-        for (int ky = 0; ky < k; ++ky)
-            for (int kx = 0; kx < k; ++kx) {
-                const int a = ky % s, b = kx % s, tb = phase_taps(g, b);
-                column[std::size_t(ky * k + kx)] = first[std::size_t(a * s + b)] + std::size_t(ky / s * tb + kx / s);
-                taps[std::size_t(ky * k + kx)] = std::size_t(phase_taps(g, a) * tb);
-            }
-        for (int o = 0; o < O; ++o)
-            for (int c = 0; c < Cp; ++c) {
-                const T* const src = w + (std::size_t(o) * C + std::min(c, C - 1)) * kk;
-                for (int r = 0; r < kk; ++r) {
-                    const std::size_t p = column[std::size_t(r)] + std::size_t(o) * taps[std::size_t(r)];
-                    dst[where[p] + std::size_t(c / MR) * MR * depth[p] + c % MR] = c < C ? src[r] : T(0);
-                }
-            }
-        break;
-    }
+    case Packing::phases: pack_phases(g, w, dst); break;
     }
 }
 
