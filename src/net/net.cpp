@@ -145,20 +145,16 @@ template <class T>
 Tensor<T> walk_down(const Arch& arch, const Params<T>& params, const Tape<T>& tape, int from, const Tensor<T>& seed,
                     const Down<T>& down, const Compute& c) {
     check_tape(arch, tape, from, seed);
-    // below[i]: what layer i passes down, the signal arriving at layer i - 1.
-    // One tensor per layer, kept from call to call (per thread): a backward
-    // pass neither allocates its activations anew nor zeroes them (two tensors
-    // taking turns grew at every other layer, and a vector zeroes what grows:
-    // 0.5% of a training step of All-CNN-C).
-    thread_local std::vector<Tensor<T>> below;
-    if (below.size() <= std::size_t(from)) below.resize(std::size_t(from) + 1);
-    const Tensor<T>* signal = &seed;
+    // signal: arriving from above; below: passed down. Kept from call to call
+    // (per thread), so a backward pass does not allocate its activations anew.
+    thread_local Tensor<T> signal, below;
+    signal.shape = seed.shape;
+    signal.data.assign(seed.data.begin(), seed.data.end());
     for (int i = from; i >= 0; --i) {
-        layer_backward(arch.layers[i], std::size_t(i), params, tape, *signal, below[std::size_t(i)],
-                       i > 0 || down.to_input, down, c);
-        signal = &below[std::size_t(i)];
+        layer_backward(arch.layers[i], std::size_t(i), params, tape, signal, below, i > 0 || down.to_input, down, c);
+        std::swap(signal, below);
     }
-    return *signal;
+    return signal;
 }
 
 } // namespace
