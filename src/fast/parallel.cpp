@@ -51,8 +51,14 @@ public:
         }
         wake_.notify_all();
         take_tasks();
+        // Every task is taken; done when no helper is still inside one. A
+        // helper not yet awake is not waited for: it finds no helpers wanted
+        // and sleeps on. (Waiting for it to wake, a small job cost a thread
+        // wake-up: the shipped model's forward pass at batch 1 took 2.1x as
+        // long on two threads as on one.)
         std::unique_lock<std::mutex> lock(mutex_);
-        done_.wait(lock, [this] { return active_ == 0 && helpers_wanted_ == 0; });
+        done_.wait(lock, [this] { return active_ == 0; });
+        helpers_wanted_ = 0;
         fn_ = nullptr;
         if (error_) std::rethrow_exception(error_);
     }
