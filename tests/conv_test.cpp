@@ -269,31 +269,37 @@ TEST(ConvFast, HugeStrideDoesNotCopyEveryPhase) {
 TEST(ConvFast, InPlaceIm2colGivesThePackedBitsInFloat) { in_place_matches_packed<float>(); }
 TEST(ConvFast, InPlaceIm2colGivesThePackedBitsInDouble) { in_place_matches_packed<double>(); }
 
-// Backward to the input with stride 1 both ways (as a forward convolution of
-// dY with the kernels turned, and by scattering W^T dY), against the
-// reference loops, which scatter one product at a time.
+// Backward to the input in place (Im2col::in_place: as a forward convolution
+// with stride 1, by phases with stride 2 and more) and by scattering W^T dY
+// (Im2col::packed), against the reference loops, which scatter one product
+// at a time; dX filled with 7s first, so that a value never written shows.
+template <class T>
+void backward_both_ways(const ConvGeom& g, int seed, int threads, double tolerance) {
+    auto w = random_tensor<T>(g.weight_shape(), seed), r = random_tensor<T>(g.out_shape(), seed + 1);
+    Tensor<T> dx_ref(g.in_shape()), dx_in_place(g.in_shape(), T(7)), dx_scattered(g.in_shape(), T(7));
+    conv_backward_input(g, r.ptr(), w.ptr(), dx_ref.ptr());
+    conv_backward_input_fast(g, r.ptr(), w.ptr(), dx_in_place.ptr(), threads, Im2col::in_place);
+    conv_backward_input_fast(g, r.ptr(), w.ptr(), dx_scattered.ptr(), threads, Im2col::packed);
+    const std::vector<double> ref(dx_ref.data.begin(), dx_ref.data.end());
+    EXPECT_LT(relative_error(std::vector<double>(dx_in_place.data.begin(), dx_in_place.data.end()), ref), tolerance)
+        << describe(g);
+    EXPECT_LT(relative_error(std::vector<double>(dx_scattered.data.begin(), dx_scattered.data.end()), ref), tolerance)
+        << describe(g);
+}
+
+// Stride 1 (as a forward convolution of dY with the kernels turned).
 template <class T>
 void backward_as_forward_matches_reference(double tolerance) {
     Rng shapes(29);
     for (int trial = 0; trial < 16; ++trial) {
         const int k = 1 + 2 * int(shapes.below(3)), pad = int(shapes.below(std::min(k, 3)));
         Shape in{1 + int(shapes.below(3)), 1 + int(shapes.below(40)), k + int(shapes.below(12)), k + int(shapes.below(12))};
-        ConvGeom g = conv_geom(in, 1 + int(shapes.below(40)), k, 1, pad);
-        auto w = random_tensor<T>(g.weight_shape(), 80 + trial), r = random_tensor<T>(g.out_shape(), 90 + trial);
-        Tensor<T> dx_ref(g.in_shape()), dx_turned(g.in_shape()), dx_scattered(g.in_shape());
-        conv_backward_input(g, r.ptr(), w.ptr(), dx_ref.ptr());
-        conv_backward_input_fast(g, r.ptr(), w.ptr(), dx_turned.ptr(), 1 + trial % 2, Im2col::in_place);
-        conv_backward_input_fast(g, r.ptr(), w.ptr(), dx_scattered.ptr(), 1 + trial % 2, Im2col::packed);
-        const std::vector<double> ref(dx_ref.data.begin(), dx_ref.data.end());
-        EXPECT_LT(relative_error(std::vector<double>(dx_turned.data.begin(), dx_turned.data.end()), ref), tolerance) << describe(g);
-        EXPECT_LT(relative_error(std::vector<double>(dx_scattered.data.begin(), dx_scattered.data.end()), ref), tolerance)
-            << describe(g);
+        backward_both_ways<T>(conv_geom(in, 1 + int(shapes.below(40)), k, 1, pad), 80 + 2 * trial, 1 + trial % 2, tolerance);
     }
 }
 
-// Backward to the input with stride 2 and 3 by phases (one small convolution
-// of dY per phase of the stride, written into the phase-split layout) and by
-// scattering W^T dY, against the reference loops: kernels from the stride to
+// Stride 2 and 3 by phases (one small convolution of dY per phase of the
+// stride, written into the phase-split layout): kernels from the stride to
 // 5, paddings 0-2, 1-5 images, channels below and above a strip of MR, K of
 // a phase in one slice or several (up to 70 output channels x 9 taps), one
 // or two threads; then All-CNN-C's conv3 and conv6 in small.
@@ -305,15 +311,7 @@ void backward_by_phases_matches_reference(double tolerance) {
         const int stride = 2 + int(shapes.below(2)), k = stride + int(shapes.below(6 - stride)), pad = int(shapes.below(3));
         Shape in{1 + int(shapes.below(5)), 1 + int(shapes.below(40)), k + int(shapes.below(14)), k + int(shapes.below(14))};
         const ConvGeom g = trial < 30 ? conv_geom(in, 1 + int(shapes.below(70)), k, stride, pad) : fixed[trial - 30];
-        auto w = random_tensor<T>(g.weight_shape(), 100 + trial), r = random_tensor<T>(g.out_shape(), 110 + trial);
-        Tensor<T> dx_ref(g.in_shape()), dx_phases(g.in_shape(), T(7)), dx_scattered(g.in_shape(), T(7));
-        conv_backward_input(g, r.ptr(), w.ptr(), dx_ref.ptr());
-        conv_backward_input_fast(g, r.ptr(), w.ptr(), dx_phases.ptr(), 1 + trial % 2, Im2col::in_place);
-        conv_backward_input_fast(g, r.ptr(), w.ptr(), dx_scattered.ptr(), 1 + trial % 2, Im2col::packed);
-        const std::vector<double> ref(dx_ref.data.begin(), dx_ref.data.end());
-        EXPECT_LT(relative_error(std::vector<double>(dx_phases.data.begin(), dx_phases.data.end()), ref), tolerance) << describe(g);
-        EXPECT_LT(relative_error(std::vector<double>(dx_scattered.data.begin(), dx_scattered.data.end()), ref), tolerance)
-            << describe(g);
+        backward_both_ways<T>(g, 100 + 2 * trial, 1 + trial % 2, tolerance);
     }
 }
 
