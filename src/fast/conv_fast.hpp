@@ -31,8 +31,9 @@ void conv_forward_fast(const ConvGeom& g, const T* x, const T* w, const T* b, T*
                        Im2col how = Im2col::cheaper, WeightPacks* packs = nullptr); // overwrites y
 
 // Backward to the input (conv_backward_input.cpp): `packed` multiplies W^T dY
-// and scatters it onto dX (col2im); `in_place`, for stride 1, runs it as a
-// forward convolution of dY reading im2col in place; `cheaper` picks.
+// and scatters it onto dX (col2im); `in_place` runs it, for stride 1, as a
+// forward convolution of dY reading im2col in place, and for stride 2 and
+// more as one small convolution of dY per phase of the stride; `cheaper` picks.
 template <class T>
 void conv_backward_input_fast(const ConvGeom& g, const T* dy, const T* w, T* dx, int threads,
                               Im2col how = Im2col::cheaper, WeightPacks* packs = nullptr); // overwrites dx
