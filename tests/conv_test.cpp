@@ -349,6 +349,18 @@ void weights_in_place_match_reference(double tolerance) {
 TEST(ConvFast, WeightGradientsInPlaceMatchReferenceInFloat) { weights_in_place_match_reference<float>(1e-5); }
 TEST(ConvFast, WeightGradientsInPlaceMatchReferenceInDouble) { weights_in_place_match_reference<double>(1e-12); }
 
+// A kernel far beyond the output (39 x 39 on 40 x 40, stride 2: one output
+// pixel) with many output channels: by phases, the padded copy of dY would
+// hold a 20 x 20 grid per channel for one pixel of dY, 417,792 values for
+// tensors of 4,224; the phases are refused (the scatter runs) and the result
+// still matches the reference loops. An ordinary stride-2 layer may run so.
+TEST(ConvFast, KernelFarBeyondTheOutputDoesNotCopyDyLarge) {
+    const ConvGeom g = conv_geom({2, 1, 40, 40}, 512, 39, 2, 0);
+    EXPECT_FALSE(phases_pay_off(g, Im2col::in_place));
+    EXPECT_TRUE(phases_pay_off(conv_geom({2, 8, 16, 16}, 8, 3, 2, 1), Im2col::in_place));
+    backward_both_ways<float>(g, 140, 1, 1e-5);
+}
+
 TEST(ConvFast, BackwardAsForwardMatchesReferenceInFloat) { backward_as_forward_matches_reference<float>(1e-5); }
 TEST(ConvFast, BackwardAsForwardMatchesReferenceInDouble) { backward_as_forward_matches_reference<double>(1e-12); }
 TEST(ConvFast, BackwardByPhasesMatchesReferenceInFloat) { backward_by_phases_matches_reference<float>(1e-5); }

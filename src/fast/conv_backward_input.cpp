@@ -189,6 +189,8 @@ void backward_task(const ConvGeom& g, const T* dy, const T* a, int first, int co
 // (a position past an image's last column or row reads the next row's or
 // image's leading zeros, or those after the last image).
 
+} // namespace
+
 // Whether that pays: stride 2 or more, every phase with a tap, a grid not
 // much larger than dY, and a scatter that would cost more. The scatter's
 // multiply-adds are exact, but each of its products then goes through col2im:
@@ -198,13 +200,19 @@ void backward_task(const ConvGeom& g, const T* dy, const T* a, int first, int co
 // 64 and 96 with out_w = 14 or 7: 1.24-1.33x, with 16 or 8: 0.96-1.00x; 128
 // and 192: 0.86-0.99x; O = 96, C = 32: 0.80-0.86x. The shipped model's conv3
 // and conv6 at batch 64: 1.46x and 1.27x; All-CNN-C's keep the scatter.
-template <class T>
+// (Not where the copy of dY would be far larger than the tensors: a kernel
+// far beyond the output, whose grid then dwarfs dY, as copy_fits says for
+// the phase-split layout.)
 bool phases_pay_off(const ConvGeom& g, Im2col how) {
     if (how == Im2col::packed || g.stride < 2 || g.k < g.stride || !copy_fits(g)) return false;
+    const Views v = views_of<float>(g);
+    const double tensors = double(g.batch) * (double(g.in_c) * g.in_h * g.in_w + double(g.out_c) * g.out_h * g.out_w);
+    if (double(g.out_c) * double(v.plane) > 2 * tensors + 4096) return false;
     if (how == Im2col::in_place) return true;
-    const Views v = views_of<T>(g);
     return v.per_image * 3 <= long(g.out_h) * g.out_w * 4 && (g.out_c <= 48 || (g.out_c <= 96 && g.out_w % 8 != 0));
 }
+
+namespace {
 
 // dY, each output channel a plane of the grid as above (v: the whole batch).
 template <class T>
@@ -259,9 +267,10 @@ void phases_task(const ConvGeom& g, const Views& all, const T* dcopy, const T* a
     unsplit_views(group, v, acc, c0, c1 - c0, dx + long(first) * g.in_c * g.in_h * g.in_w);
 }
 
-// Tasks: enough images for 16 strips of columns, channels in blocks of
-// whole strips whose phase planes fit half of L2, and blocks enough to keep
-// the threads busy. (Neither changes a sum.)
+// Tasks: enough images for 16 strips of columns, and channels in as few
+// blocks of whole strips as keep the threads busy: each block reads every
+// strip of B again, and the fewer the blocks the more A strips share it.
+// (Neither changes a sum.)
 template <class T>
 void phases_backward(const ConvGeom& g, const T* dy, const T* w, T* dx, int threads, WeightPacks* packs) {
     constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
@@ -289,7 +298,7 @@ template <class T>
 void conv_backward_input_fast(const ConvGeom& g, const T* dy, const T* w, T* dx, int threads, Im2col how,
                               WeightPacks* packs) {
     if (backward_as_forward(g, dy, w, dx, threads, how, packs)) return;
-    if (phases_pay_off<T>(g, how)) {
+    if (phases_pay_off(g, how)) {
         phases_backward(g, dy, w, dx, threads, packs);
         return;
     }

@@ -38,6 +38,9 @@ template <class T>
 void conv_backward_input_fast(const ConvGeom& g, const T* dy, const T* w, T* dx, int threads,
                               Im2col how = Im2col::cheaper, WeightPacks* packs = nullptr); // overwrites dx
 
+// Whether conv_backward_input_fast runs by phases for this layer and `how`.
+bool phases_pay_off(const ConvGeom& g, Im2col how);
+
 // Backward to the weights: im2col packed into strips, or read in place.
 template <class T>
 void conv_backward_weights_fast(const ConvGeom& g, const T* x, const T* dy, T* dw, T* db, int threads,
