@@ -206,8 +206,7 @@ void backward_task(const ConvGeom& g, const T* dy, const T* a, int first, int co
 bool phases_pay_off(const ConvGeom& g, Im2col how) {
     if (how == Im2col::packed || g.stride < 2 || g.k < g.stride || !copy_fits(g)) return false;
     const Views v = views_of<float>(g);
-    const double tensors = double(g.batch) * (double(g.in_c) * g.in_h * g.in_w + double(g.out_c) * g.out_h * g.out_w);
-    if (double(g.out_c) * double(v.plane) > 2 * tensors + 4096) return false;
+    if (!fits_beside_tensors(g, double(g.out_c) * double(v.plane))) return false;
     if (how == Im2col::in_place) return true;
     return v.per_image * 3 <= long(g.out_h) * g.out_w * 4 && (g.out_c <= 48 || (g.out_c <= 96 && g.out_w % 8 != 0));
 }
@@ -236,33 +235,44 @@ const T* padded_dy(const ConvGeom& g, const Views& v, const T* dy, int threads, 
     return d;
 }
 
+// Where each row (o, ty, tx) of phase (a, b)'s B starts in the copy of dY
+// (relative to a column's own position); phase after phase, row-major in a.
+std::vector<std::vector<std::ptrdiff_t>> phase_offsets(const ConvGeom& g, const Views& all) {
+    const int s = g.stride, t = (g.k - 1) / s;
+    std::vector<std::vector<std::ptrdiff_t>> offsets(std::size_t(s) * s);
+    for (int pa = 0; pa < s; ++pa)
+        for (int pb = 0; pb < s; ++pb)
+            for (int o = 0; o < g.out_c; ++o)
+                for (int ty = 0; ty < phase_taps(g, pa); ++ty)
+                    for (int tx = 0; tx < phase_taps(g, pb); ++tx)
+                        offsets[std::size_t(pa * s + pb)].push_back(o * all.plane + long(t - ty) * all.wq + (t - tx));
+    return offsets;
+}
+
 // One task: images first .. first + count - 1, channels c0 .. c1 - 1 (c0 on a
 // strip of MR), every phase into the phase-split layout, then into dx.
 template <class T>
-void phases_task(const ConvGeom& g, const Views& all, const T* dcopy, const T* a, int first, int count, int c0, int c1,
-                 T* dx) {
-    const int s = g.stride, t = (g.k - 1) / s, Cp = padded_rows<T>(g.in_c);
+void phases_task(const ConvGeom& g, const Views& all, const T* dcopy,
+                 const std::vector<std::vector<std::ptrdiff_t>>& offsets, const T* a, int first, int count, int c0,
+                 int c1, T* dx) {
+    const int s = g.stride, Cp = padded_rows<T>(g.in_c);
     ConvGeom group = g;
     group.batch = count;
     const Views v = views_of<T>(group);
     thread_local std::vector<T> planes;
-    thread_local std::vector<std::ptrdiff_t> offset;
     T* const acc = on_a_line(planes, std::size_t(c1 - c0) * s * s * v.plane);
-    std::size_t at = 0; // where phase (pa, pb)'s weights start in a
     for (int pa = 0; pa < s; ++pa)
         for (int pb = 0; pb < s; ++pb) {
-            const int ta = phase_taps(g, pa), tb = phase_taps(g, pb), K = g.out_c * ta * tb;
-            offset.clear();
-            for (int o = 0; o < g.out_c; ++o)
-                for (int ty = 0; ty < ta; ++ty)
-                    for (int tx = 0; tx < tb; ++tx) offset.push_back(o * all.plane + long(t - ty) * v.wq + (t - tx));
+            const std::vector<std::ptrdiff_t>& offset = offsets[std::size_t(pa * s + pb)];
+            const T* const phase_a = a + phase_start<T>(g, pa, pb); // this phase's weights
+            const int K = int(offset.size());
             for (int p0 = 0; p0 < K; p0 += KC) {
                 const int kc = std::min(KC, K - p0);
-                macro_kernel_views(c1 - c0, int(count * v.per_image), kc, a + at + std::size_t(p0) * Cp + std::size_t(c0) * kc,
-                                   dcopy + first * all.per_image, offset.data() + p0,
+                macro_kernel_views(c1 - c0, int(count * v.per_image), kc,
+                                   phase_a + std::size_t(p0) * Cp + std::size_t(c0) * kc, dcopy + first * all.per_image,
+                                   offset.data() + p0,
                                    acc + (pa * s + pb) * v.plane, long(s) * s * v.plane, p0 == 0);
             }
-            at += std::size_t(Cp) * K;
         }
     unsplit_views(group, v, acc, c0, c1 - c0, dx + long(first) * g.in_c * g.in_h * g.in_w);
 }
@@ -278,13 +288,15 @@ void phases_backward(const ConvGeom& g, const T* dy, const T* w, T* dx, int thre
     const T* const a = packed_weights(packs, g, w, Packing::phases, a_pack);
     const Views all = views_of<T>(g);
     const T* const dcopy = padded_dy(g, all, dy, threads, copy);
+    const std::vector<std::vector<std::ptrdiff_t>> offsets = phase_offsets(g, all);
     const int G = int(std::clamp<long>((16L * NR + all.per_image - 1) / all.per_image, 1, g.batch));
     const int groups = (g.batch + G - 1) / G, units = (g.in_c + MR - 1) / MR;
     const int wanted = std::min(units, (2 * threads + groups - 1) / groups);
     const int block = (units + wanted - 1) / wanted * MR, blocks = (g.in_c + block - 1) / block;
     parallel_for(groups * blocks, threads, [&](int task) {
         const int first = task / blocks * G, c0 = task % blocks * block;
-        phases_task(g, all, dcopy, a, first, std::min(G, g.batch - first), c0, std::min(g.in_c, c0 + block), dx);
+        phases_task(g, all, dcopy, offsets, a, first, std::min(G, g.batch - first), c0, std::min(g.in_c, c0 + block),
+                    dx);
     });
 }
 

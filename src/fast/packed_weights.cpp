@@ -8,6 +8,14 @@
 
 namespace allconv {
 
+template <class T>
+std::size_t phase_start(const ConvGeom& g, int a, int b) {
+    std::size_t at = 0;
+    for (int p = 0; p < a * g.stride + b; ++p)
+        at += std::size_t(padded_rows<T>(g.in_c)) * g.out_c * phase_taps(g, p / g.stride) * phase_taps(g, p % g.stride);
+    return at;
+}
+
 namespace {
 
 // Where column p of each phase's A lies in a pack of Packing::phases (phase
@@ -23,17 +31,16 @@ PhaseColumns phase_columns(const ConvGeom& g) {
     constexpr int MR = Tiles<T>::MR;
     const int s = g.stride, Cp = padded_rows<T>(g.in_c);
     PhaseColumns cols;
-    std::size_t at = 0;
     for (int a = 0; a < s; ++a)
         for (int b = 0; b < s; ++b) {
             const int K = g.out_c * phase_taps(g, a) * phase_taps(g, b);
+            const std::size_t at = phase_start<T>(g, a, b);
             cols.first.push_back(cols.where.size());
             for (int p = 0; p < K; ++p) {
                 const int p0 = p / KC * KC;
                 cols.where.push_back(at + std::size_t(p0) * Cp + std::size_t(p - p0) * MR);
                 cols.depth.push_back(std::size_t(std::min(KC, K - p0)));
             }
-            at += std::size_t(Cp) * K;
         }
     return cols;
 }
@@ -131,6 +138,8 @@ void WeightPacks::clear() {
     doubles_.clear();
 }
 
+template std::size_t phase_start<float>(const ConvGeom&, int, int);
+template std::size_t phase_start<double>(const ConvGeom&, int, int);
 template void pack_weights<float>(const ConvGeom&, const float*, Packing, std::vector<float>&);
 template void pack_weights<double>(const ConvGeom&, const double*, Packing, std::vector<double>&);
 template const float* WeightPacks::get<float>(const ConvGeom&, const float*, Packing);

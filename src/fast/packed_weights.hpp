@@ -35,6 +35,11 @@ enum class Packing { forward, transposed, turned, phases };
 // The kernel rows (or columns) a, a + s, a + 2s, ... < k: how many there are.
 inline int phase_taps(const ConvGeom& g, int a) { return a < g.k ? (g.k - 1 - a) / g.stride + 1 : 0; }
 
+// Where phase (a, b)'s A starts in a pack of Packing::phases: after the
+// phases before it, each padded_rows(C) x O*Ta*Tb.
+template <class T>
+std::size_t phase_start(const ConvGeom& g, int a, int b);
+
 // dst = W packed as A for `packing` (resized to fit).
 template <class T>
 void pack_weights(const ConvGeom& g, const T* w, Packing packing, std::vector<T>& dst);

@@ -141,11 +141,14 @@ void fill_views(const ConvGeom& g, const Views& v, const T* x, T* copy, long sla
 
 } // namespace
 
+bool fits_beside_tensors(const ConvGeom& g, double values) {
+    const double tensors = double(g.batch) * (double(g.in_c) * g.in_h * g.in_w + double(g.out_c) * g.out_h * g.out_w);
+    return values <= 2 * tensors + 4096;
+}
+
 bool copy_fits(const ConvGeom& g) {
     const Views v = views_of<float>(g);
-    const double copy = double(g.in_c) * v.s * v.s * double(v.plane);
-    const double tensors = double(g.batch) * (double(g.in_c) * g.in_h * g.in_w + double(g.out_c) * g.out_h * g.out_w);
-    return copy <= 2 * tensors + 4096;
+    return fits_beside_tensors(g, double(g.in_c) * v.s * v.s * double(v.plane));
 }
 
 template <class T>

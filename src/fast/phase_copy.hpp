@@ -77,6 +77,10 @@ void zero_few(T* dst, int from, int to) {
             if (j0 + q < to) dst[j0 + q] = T(0);
 }
 
+// Whether a buffer of `values` is no bigger than the layer's input and
+// output together, twice over (and a few pages).
+bool fits_beside_tensors(const ConvGeom& g, double values);
+
 // Whether the copy is no bigger than the layer's input and output together,
 // twice over. It holds stride x stride phase planes; with a stride beyond the
 // kernel most are never read, and a crafted layer (stride 67108863 on a 5x4
