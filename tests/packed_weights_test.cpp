@@ -34,9 +34,10 @@ std::vector<T> three_passes(const ConvGeom& g, const Tensor<T>& x, const Tensor<
 }
 
 // One WeightPacks for every call of a trial, three ways of packing the same
-// weights (four kinds of packing over the trials), each call made twice (the second with the kept pack): the bits of
-// packing on every call. Were packs told apart by address alone, a backward
-// pass would get the forward pack and this would fail.
+// weights (four kinds of packing over the trials), each call made twice (the
+// second with the kept pack): the bits of packing on every call. Were packs
+// told apart by address alone, a backward pass would get the forward pack and
+// this would fail.
 template <class T>
 void kept_packs_give_per_call_bits() {
     Rng shapes(41);
