@@ -2,6 +2,8 @@
 // transposed operands (strides), edges that do not fill a tile, accumulate.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "fast/gemm.hpp"
 #include "test_util.hpp"
 
@@ -45,3 +47,23 @@ TEST(Gemm, FloatBitIdenticalForAnyThreadCount) {
     EXPECT_TRUE(c1 == c2);
     EXPECT_TRUE(c1 == c7);
 }
+
+// A last strip of fewer than MR rows runs on a shorter tile (gemm.cpp,
+// by_tile_rows): it must give exactly the bits that a whole tile gives those
+// rows, computed here by padding A with rows of its own to whole strips.
+template <class T>
+void short_strips_give_whole_tile_bits() {
+    constexpr int MR = Tiles<T>::MR;
+    const int N = 70, K = 300; // a partial strip of columns; two slices of K
+    for (int M = 1; M <= 3 * MR; ++M) {
+        const int padded = padded_rows<T>(M);
+        auto A = random_vector<T>(std::size_t(padded) * K, M), B = random_vector<T>(std::size_t(K) * N, 100 + M);
+        std::vector<T> whole(std::size_t(padded) * N), part(std::size_t(M) * N);
+        gemm(padded, N, K, A.data(), K, 1, B.data(), N, 1, whole.data(), N, false, 1);
+        gemm(M, N, K, A.data(), K, 1, B.data(), N, 1, part.data(), N, false, 1);
+        EXPECT_TRUE(std::equal(part.begin(), part.end(), whole.begin())) << "M = " << M;
+    }
+}
+
+TEST(Gemm, ShortLastStripGivesTheBitsOfAWholeTileFloat) { short_strips_give_whole_tile_bits<float>(); }
+TEST(Gemm, ShortLastStripGivesTheBitsOfAWholeTileDouble) { short_strips_give_whole_tile_bits<double>(); }
