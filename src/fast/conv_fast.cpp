@@ -18,10 +18,7 @@ namespace {
 // row[q] = the input row `src` at ix_first + q * stride for q < len, 0 where that is padding.
 template <class T>
 void gather_row(const ConvGeom& g, const T* src, int ix_first, int len, T* row, long step) {
-    int lo = 0, hi = len; // the valid q: 0 <= ix_first + q * stride < in_w
-    if (ix_first < 0) lo = std::min(len, (-ix_first + g.stride - 1) / g.stride);
-    hi = ix_first >= g.in_w ? 0 : std::min(len, (g.in_w - 1 - ix_first) / g.stride + 1);
-    hi = std::max(hi, lo);
+    const auto [lo, hi] = inside_row(ix_first, g.stride, g.in_w, len);
     for (int q = 0; q < lo; ++q) row[q * step] = T(0);
     for (int q = lo; q < hi; ++q) row[q * step] = src[ix_first + q * g.stride];
     for (int q = hi; q < len; ++q) row[q * step] = T(0);
@@ -43,9 +40,9 @@ void pack_b_im2col(const ConvGeom& g, const T* x, const std::vector<Run>& runs, 
     grow(hi, std::size_t(g.k));
     for (const Run& run : runs) {
         for (int kx = 0; kx < g.k; ++kx) {
-            const int first = run.ix0 + kx;
-            lo[kx] = first < 0 ? std::min(run.len, (-first + g.stride - 1) / g.stride) : 0;
-            hi[kx] = std::max(lo[kx], first >= g.in_w ? 0 : std::min(run.len, (g.in_w - 1 - first) / g.stride + 1));
+            const Inside in = inside_row(run.ix0 + kx, g.stride, g.in_w, run.len);
+            lo[kx] = in.lo;
+            hi[kx] = in.hi;
         }
         T* const base = dst + std::size_t(run.p0 / NR * NR) * kc + run.p0 % NR;
         const T* const image = x + run.image * g.in_c * plane;

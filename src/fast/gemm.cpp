@@ -56,20 +56,13 @@ struct RowsInPlace {
     const T* operator()(int p) const { return b + offset[p]; }
 };
 
-// A row of C = (or +=) a row of accumulators, then + *bias when given: the
-// bias read once into a local (read through the pointer on every step, clang
-// stored the row one value at a time, for fear that c might be the bias).
-template <class T, int N>
-[[gnu::always_inline]] inline void store_row(T* c, const T* acc, bool overwrite, const T* bias) {
-    if (bias) {
-        const T add = *bias;
-        for (int j = 0; j < N; ++j) c[j] = (overwrite ? acc[j] : c[j] + acc[j]) + add;
-    } else {
-        for (int j = 0; j < N; ++j) c[j] = overwrite ? acc[j] : c[j] + acc[j];
-    }
-}
-template <class T>
+// A row of C = (or +=) the first n values of a row of accumulators, then +
+// *bias when given: the bias read once into a local (read through the
+// pointer on every step, clang stored the row one value at a time, for fear
+// that c might be the bias). N > 0: n is N, a constant, so the stores vectorise.
+template <class T, int N = 0>
 [[gnu::always_inline]] inline void store_row(T* c, const T* acc, int n, bool overwrite, const T* bias) {
+    if (N > 0) n = N;
     if (bias) {
         const T add = *bias;
         for (int j = 0; j < n; ++j) c[j] = (overwrite ? acc[j] : c[j] + acc[j]) + add;
@@ -87,7 +80,7 @@ template <class T, int MR, int NR>
                                               const T* bias) {
     if (mr == MR && nr == NR) { // a whole tile: fixed bounds, so the stores vectorise too
         for (int i = 0; i < MR; ++i)
-            store_row<T, NR>(c + i * ldc, acc[i], overwrite, bias ? &bias[i] : nullptr);
+            store_row<T, NR>(c + i * ldc, acc[i], NR, overwrite, bias ? &bias[i] : nullptr);
         return;
     }
     for (int i = 0; i < mr; ++i) store_row<T>(c + i * ldc, acc[i], nr, overwrite, bias ? &bias[i] : nullptr);
@@ -173,8 +166,8 @@ template <class T, int MR, int NR, class A>
     for (int i = 0; i < mr; ++i) {
         const T* const add = bias ? &bias[i] : nullptr;
         if (nr == NR) {
-            store_row<T, H>(c + i * ldc, left[i], overwrite, add);
-            store_row<T, H>(c + i * ldc + H, right[i], overwrite, add);
+            store_row<T, H>(c + i * ldc, left[i], H, overwrite, add);
+            store_row<T, H>(c + i * ldc + H, right[i], H, overwrite, add);
         } else {
             store_row<T>(c + i * ldc, left[i], std::min(nr, H), overwrite, add);
             store_row<T>(c + i * ldc + H, right[i], nr - H, overwrite, add);

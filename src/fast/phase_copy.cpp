@@ -6,13 +6,11 @@
 
 #include "gemm.hpp"
 #include "parallel.hpp"
+#include "runs.hpp"
 
 namespace allconv {
 
 namespace {
-
-// ceil(a / s) for any sign of a (s > 0).
-int ceil_div(int a, int s) { return a <= 0 ? -(-a / s) : (a + s - 1) / s; }
 
 // dst[j] = src[j * s] for j < n, the stride a constant for s = 1 and 2, so
 // that compilers vectorise.
@@ -47,7 +45,7 @@ void fill_plane(const ConvGeom& g, const Views& v, const T* x, long size, long p
         return;
     }
     const int s = v.s, shift = b - g.pad;
-    const int lo = std::clamp(ceil_div(-shift, s), 0, v.wq), hi = std::clamp(ceil_div(g.in_w - shift, s), lo, v.wq);
+    const auto [lo, hi] = inside_row(shift, s, g.in_w, v.wq);
     for (int i = 0; i < v.hq; ++i, dst += v.wq) {
         const int iy = i * s + a - g.pad;
         const long first = plane + long(iy) * g.in_w + shift, last = first + long(s) * (v.wq - 1);
@@ -68,8 +66,9 @@ template <class T>
 void fill_plane_pairs(const ConvGeom& g, const Views& v, const T* x, long size, long plane, int a, T* dst) {
     int lo[2], hi[2];
     for (int b = 0; b < 2; ++b) {
-        lo[b] = std::clamp(ceil_div(g.pad - b, 2), 0, v.wq);
-        hi[b] = std::clamp(ceil_div(g.in_w + g.pad - b, 2), lo[b], v.wq);
+        const Inside in = inside_row(b - g.pad, 2, g.in_w, v.wq);
+        lo[b] = in.lo;
+        hi[b] = in.hi;
     }
     for (int i = 0; i < v.hq; ++i) {
         const int iy = 2 * i + a - g.pad;

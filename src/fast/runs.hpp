@@ -19,6 +19,20 @@ struct Run {
     int iy0, ix0;
 };
 
+// ceil(a / s) for any sign of a (s > 0).
+inline int ceil_div(int a, int s) { return a <= 0 ? -(-a / s) : (a + s - 1) / s; }
+
+// The q in lo .. hi - 1 of 0 .. len - 1 for which first + q * step (step > 0)
+// lies inside 0 .. size - 1: where a run of output columns reads inside an
+// input row of `size` pixels, and not in its padding (lo = hi: nowhere).
+struct Inside {
+    int lo, hi;
+};
+inline Inside inside_row(int first, int step, int size, int len) {
+    const int lo = std::clamp(ceil_div(-first, step), 0, len);
+    return {lo, std::clamp(ceil_div(size - first, step), lo, len)};
+}
+
 // The runs of columns j0 .. j0 + n - 1 (j = image * OH * OW + oy * OW + ox).
 template <class T>
 void runs_of(const ConvGeom& g, long j0, int n, std::vector<Run>& runs) {
