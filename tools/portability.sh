@@ -11,7 +11,8 @@
 #   demo      `make demo`'s picture equal to the native one (and, for information,
 #             whether the float32 fast path's unrounded signals are bit-identical)
 #   speed     for information, on rows that run natively: the fast forward pass
-#             (batch 16, one thread) as a share of the core's FMA peak
+#             (batch 16, one thread) as a share of the core's FMA peak, row
+#             after row at the end, with nothing else of this script running
 # Prints the table (also written to build-portability/table.md); exits 1 when
 # a toolchain that is installed fails anything. Toolchains that are not
 # installed are listed as such (install: see docs/portability.md).
@@ -127,13 +128,6 @@ run_row() {
     # whose last bits depend on whether the target fuses multiply-adds (see
     # docs/portability.md): reported, not required.
     cmp -s "$dir/demo.npy" "$out/native/demo.npy" && echo "raw=same" >>"$res" || echo "raw=differs" >>"$res"
-    # Speed, for information (two rows share the machine, so it is rough): the
-    # whole forward pass as a share of this core's FMA peak. Under emulation
-    # it means nothing and is left out.
-    if [ -z "$runner" ] && [ -z "$exe" ]; then
-        "$bin" bench --quick --reps 3 >"$dir/bench.txt" 2>>"$log"
-        echo "speed=$(awk '/^network forward/ {print $NF}' "$dir/bench.txt")" >>"$res"
-    fi
     echo "seconds=$((SECONDS - start))" >>"$res"
 }
 
@@ -148,6 +142,18 @@ done
 wait
 
 value() { sed -n "s/^$2=//p" "$1" | tail -1; }
+# Speed, for information: the whole forward pass as a share of this core's FMA
+# peak, row after row once every row is built and tested, so that nothing of
+# this script runs beside it (measured while two rows shared the cores, a row
+# could take its peak while the other row worked and its forward while it did
+# not: "117% of peak"). Under emulation it means nothing and is left out.
+for r in "${rows[@]}"; do
+    IFS='|' read -r name cxx runner vars <<<"$r"
+    dir="$out/$(slug "$name")"
+    [ -z "$runner" ] && [[ "$cxx" != *mingw* ]] && [ "$(value "$dir/result.txt" build)" = yes ] || continue
+    "$dir/build/allconv" bench --quick --reps 3 >"$dir/bench.txt" 2>>"$dir/log.txt"
+    echo "speed=$(awk '/^network forward/ {print $NF}' "$dir/bench.txt")" >>"$dir/result.txt"
+done
 # A failed row says why in the output itself (CI keeps only that): the tests
 # that failed with their messages, or else the last lines of the row's log.
 explain() {
