@@ -35,15 +35,10 @@ void pack_b_im2col(const ConvGeom& g, const T* x, const std::vector<Run>& runs, 
     if (n % NR)
         for (int p = 0; p < kc; ++p) std::fill_n(dst + std::size_t(last) * kc + std::size_t(p) * NR + n % NR, NR - n % NR, T(0));
     const long plane = long(g.in_h) * g.in_w;
-    thread_local std::vector<int> lo, hi; // per kx: the valid q of the run
-    grow(lo, std::size_t(g.k));
-    grow(hi, std::size_t(g.k));
+    thread_local std::vector<Inside> inside; // per kx: the valid q of the run
+    grow(inside, std::size_t(g.k));
     for (const Run& run : runs) {
-        for (int kx = 0; kx < g.k; ++kx) {
-            const Inside in = inside_row(run.ix0 + kx, g.stride, g.in_w, run.len);
-            lo[kx] = in.lo;
-            hi[kx] = in.hi;
-        }
+        for (int kx = 0; kx < g.k; ++kx) inside[kx] = inside_row(run.ix0 + kx, g.stride, g.in_w, run.len);
         T* const base = dst + std::size_t(run.p0 / NR * NR) * kc + run.p0 % NR;
         const T* const image = x + run.image * g.in_c * plane;
         // Row r is (c, ky, kx) = (r / kk, r / k % k, r % k), stepped along
@@ -56,13 +51,14 @@ void pack_b_im2col(const ConvGeom& g, const T* x, const std::vector<Run>& runs, 
                 for (int q = 0; q < run.len; ++q) row[q] = T(0);
             } else if (g.stride == 1) { // one loop, no calls: runs are short (memmove and memset took 17% of conv7)
                 const T* src = image + c * plane + long(iy) * g.in_w + run.ix0 + kx;
-                const int l = lo[kx], h = hi[kx];
+                const int l = inside[kx].lo, h = inside[kx].hi;
                 for (int q = 0; q < run.len; ++q) row[q] = q >= l && q < h ? src[q] : T(0);
             } else {
                 const T* src = image + c * plane + long(iy) * g.in_w + run.ix0 + kx;
-                for (int q = 0; q < lo[kx]; ++q) row[q] = T(0);
-                for (int q = lo[kx]; q < hi[kx]; ++q) row[q] = src[q * g.stride];
-                for (int q = hi[kx]; q < run.len; ++q) row[q] = T(0);
+                const int l = inside[kx].lo, h = inside[kx].hi;
+                for (int q = 0; q < l; ++q) row[q] = T(0);
+                for (int q = l; q < h; ++q) row[q] = src[q * g.stride];
+                for (int q = h; q < run.len; ++q) row[q] = T(0);
             }
             if (++kx == g.k) {
                 kx = 0;
