@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "layers/conv.hpp"
+#include "layers/relu.hpp"
 #include "fast/conv_fast.hpp"
 #include "fast/conv_views.hpp"
 #include "fast/gemm.hpp"
@@ -204,7 +205,8 @@ void fast_matches_reference(double tolerance) {
 // into y), odd numbers of rows, stride 2, and K in more than one slice (the
 // bias added after the last); then rows of NR / 4 or 6 pixels, which fit
 // strips only with several images side by side (phase_copy.hpp); then 1x1
-// kernels.
+// kernels. Either way the call also gives the ReLU of its output, as the
+// ReLU layer computes it (its buffer starts at 7: every value must be written).
 template <class T>
 void in_place_matches_packed() {
     Rng shapes(23);
@@ -230,12 +232,15 @@ void in_place_matches_packed() {
         ConvGeom g = trial < 60 ? conv_geom(in, 1 + int(shapes.below(70)), k, stride, pad) : by_rows[trial - 60];
         auto x = random_tensor<T>(g.in_shape(), 50 + trial), w = random_tensor<T>(g.weight_shape(), 60 + trial);
         auto b = random_tensor<T>({1, g.out_c, 1, 1}, 70 + trial);
-        Tensor<T> y_ref(g.out_shape()), packed(g.out_shape()), in_place(g.out_shape());
+        Tensor<T> y_ref(g.out_shape()), packed(g.out_shape()), in_place(g.out_shape()), relu(g.out_shape(), T(7)),
+            relu_ref(g.out_shape()), relu_packed(g.out_shape(), T(7));
         const int threads = 1 + trial % 2;
         conv_forward(g, x.ptr(), w.ptr(), b.ptr(), y_ref.ptr());
-        conv_forward_fast(g, x.ptr(), w.ptr(), b.ptr(), packed.ptr(), threads, Im2col::packed);
-        conv_forward_fast(g, x.ptr(), w.ptr(), b.ptr(), in_place.ptr(), threads, Im2col::in_place);
+        conv_forward_fast(g, x.ptr(), w.ptr(), b.ptr(), packed.ptr(), threads, Im2col::packed, nullptr, relu_packed.ptr());
+        conv_forward_fast(g, x.ptr(), w.ptr(), b.ptr(), in_place.ptr(), threads, Im2col::in_place, nullptr, relu.ptr());
         ASSERT_TRUE(packed.data == in_place.data) << describe(g) << ", " << threads << " threads";
+        relu_forward(in_place.size(), in_place.ptr(), relu_ref.ptr()); // the ReLU after it, asked of the same call
+        ASSERT_TRUE(relu.data == relu_ref.data && relu_packed.data == relu_ref.data) << describe(g);
         const std::vector<double> ref(y_ref.data.begin(), y_ref.data.end()), got(in_place.data.begin(), in_place.data.end());
         EXPECT_LT(relative_error(got, ref), sizeof(T) == 4 ? 1e-5 : 1e-12) << describe(g);
     }

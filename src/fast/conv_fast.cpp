@@ -94,7 +94,7 @@ void pack_a_im2col(const ConvGeom& g, const T* x, const std::vector<Run>& runs, 
 // output channels (split only when there are too few column blocks for the
 // threads; either way every element is summed alike).
 template <class T>
-void conv_forward_packed(const ConvGeom& g, const T* x, const T* a, const T* b, T* y, int threads) {
+void conv_forward_packed(const ConvGeom& g, const T* x, const T* a, const T* b, T* y, int threads, T* relu) {
     constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
     const int M = g.out_c, K = g.in_c * g.k * g.k, P = g.out_h * g.out_w, nc = blocking().nc;
     const long N = long(g.batch) * P;
@@ -118,10 +118,9 @@ void conv_forward_packed(const ConvGeom& g, const T* x, const T* a, const T* b, 
         }
         for (const Run& run : runs) // the tile back to NCHW, plus the bias
             for (int o = i0; o < i0 + m; ++o) {
-                T* dst = y + (run.image * M + o) * P + run.pixel;
-                const T* src = c_tile.data() + std::size_t(o - i0) * nc + run.p0;
-                const T bias = b[o]; // (read through b in the loop, clang copied one value at a time: dst might be b)
-                for (int q = 0; q < run.len; ++q) dst[q] = src[q] + bias;
+                const long at = (run.image * M + o) * P + run.pixel;
+                copy_out(c_tile.data() + std::size_t(o - i0) * nc + run.p0, 1, run.len, &b[o], y + at,
+                         relu ? relu + at : nullptr);
             }
     });
 }
@@ -130,13 +129,13 @@ void conv_forward_packed(const ConvGeom& g, const T* x, const T* a, const T* b, 
 
 template <class T>
 void conv_forward_fast(const ConvGeom& g, const T* x, const T* w, const T* b, T* y, int threads, Im2col how,
-                       WeightPacks* packs) {
+                       WeightPacks* packs, T* relu) {
     thread_local std::vector<T> a_pack;
     const T* const a = packed_weights(packs, g, w, Packing::forward, a_pack);
     if (how == Im2col::in_place || (how == Im2col::cheaper && views_pay_off(g, threads)))
-        conv_forward_views(g, x, a, b, y, threads);
+        conv_forward_views(g, x, a, b, y, threads, relu);
     else
-        conv_forward_packed(g, x, a, b, y, threads);
+        conv_forward_packed(g, x, a, b, y, threads, relu);
 }
 
 namespace {
@@ -217,9 +216,9 @@ void conv_backward_weights_fast(const ConvGeom& g, const T* x, const T* dy, T* d
 }
 
 template void conv_forward_fast<float>(const ConvGeom&, const float*, const float*, const float*, float*, int, Im2col,
-                                       WeightPacks*);
+                                       WeightPacks*, float*);
 template void conv_forward_fast<double>(const ConvGeom&, const double*, const double*, const double*, double*, int,
-                                        Im2col, WeightPacks*);
+                                        Im2col, WeightPacks*, double*);
 template void conv_backward_weights_fast<float>(const ConvGeom&, const float*, const float*, float*, float*, int,
                                                Im2col);
 template void conv_backward_weights_fast<double>(const ConvGeom&, const double*, const double*, double*, double*, int,

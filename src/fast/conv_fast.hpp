@@ -25,10 +25,12 @@ namespace allconv {
 enum class Im2col { cheaper, packed, in_place };
 
 // `packs`: the weights packed once and kept there (packed_weights.hpp), or
-// packed for this call when null.
+// packed for this call when null. `relu`: when given, also relu = the ReLU
+// of y (the layer after the convolution), computed while y is in cache.
 template <class T>
 void conv_forward_fast(const ConvGeom& g, const T* x, const T* w, const T* b, T* y, int threads,
-                       Im2col how = Im2col::cheaper, WeightPacks* packs = nullptr); // overwrites y
+                       Im2col how = Im2col::cheaper, WeightPacks* packs = nullptr,
+                       T* relu = nullptr); // overwrites y (and relu)
 
 // Backward to the input (conv_backward_input.cpp): `packed` multiplies W^T dY
 // and scatters it onto dX (col2im); `in_place` runs it, for stride 1, as a

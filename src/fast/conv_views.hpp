@@ -11,9 +11,10 @@ namespace allconv {
 bool views_pay_off(const ConvGeom& g, int threads);
 
 // y = conv(x, w) + b, the same bits as conv_forward_fast's packed path; the
-// weights w come packed as A (packed_weights.hpp, Packing::forward).
+// weights w come packed as A (packed_weights.hpp, Packing::forward); relu,
+// when given, = the ReLU of y.
 template <class T>
-void conv_forward_views(const ConvGeom& g, const T* x, const T* a, const T* b, T* y, int threads);
+void conv_forward_views(const ConvGeom& g, const T* x, const T* a, const T* b, T* y, int threads, T* relu = nullptr);
 
 // Whether reading im2col in place pays for the weight gradients.
 bool views_pay_off_for_weights(const ConvGeom& g);

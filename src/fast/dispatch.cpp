@@ -55,9 +55,13 @@ PoolGeom planes_geom(const PoolGeom& g, int count) {
 } // namespace
 
 template <class T>
-void conv_forward(const Compute& c, const ConvGeom& g, const T* x, const T* w, const T* b, T* y) {
-    if (c.fast) conv_forward_fast(g, x, w, b, y, conv_threads(c, g), Im2col::cheaper, c.packs);
-    else allconv::conv_forward(g, x, w, b, y);
+void conv_forward(const Compute& c, const ConvGeom& g, const T* x, const T* w, const T* b, T* y, T* relu) {
+    if (c.fast) {
+        conv_forward_fast(g, x, w, b, y, conv_threads(c, g), Im2col::cheaper, c.packs, relu);
+        return;
+    }
+    allconv::conv_forward(g, x, w, b, y);
+    if (relu) allconv::relu_forward(std::size_t(g.batch) * g.out_c * g.out_h * g.out_w, y, relu);
 }
 
 template <class T>
@@ -104,14 +108,16 @@ void maxpool_backward(const Compute& c, const PoolGeom& g, const T* dy, const st
     });
 }
 
-template void conv_forward<float>(const Compute&, const ConvGeom&, const float*, const float*, const float*, float*);
+template void conv_forward<float>(const Compute&, const ConvGeom&, const float*, const float*, const float*, float*,
+                                  float*);
 template void conv_backward_input<float>(const Compute&, const ConvGeom&, const float*, const float*, float*);
 template void conv_backward_weights<float>(const Compute&, const ConvGeom&, const float*, const float*, float*, float*);
 template void relu_forward<float>(const Compute&, int, std::size_t, const float*, float*);
 template void relu_backward<float>(const Compute&, Rule, int, std::size_t, const float*, const float*, float*);
 template void maxpool_forward<float>(const Compute&, const PoolGeom&, const float*, float*, std::int32_t*);
 template void maxpool_backward<float>(const Compute&, const PoolGeom&, const float*, const std::int32_t*, float*);
-template void conv_forward<double>(const Compute&, const ConvGeom&, const double*, const double*, const double*, double*);
+template void conv_forward<double>(const Compute&, const ConvGeom&, const double*, const double*, const double*, double*,
+                                   double*);
 template void conv_backward_input<double>(const Compute&, const ConvGeom&, const double*, const double*, double*);
 template void conv_backward_weights<double>(const Compute&, const ConvGeom&, const double*, const double*, double*, double*);
 template void relu_forward<double>(const Compute&, int, std::size_t, const double*, double*);

@@ -33,8 +33,10 @@ namespace dispatch {
 
 // As in layers/conv.hpp: y = conv(x, w) + b (overwrites y); dx = transposed
 // convolution of dy (overwrites dx); dw += ..., db += ... (accumulate).
+// `relu`, when given: also the ReLU layer after the convolution, relu =
+// relu_forward(y) (the fast path computes it while y is still in cache).
 template <class T>
-void conv_forward(const Compute& c, const ConvGeom& g, const T* x, const T* w, const T* b, T* y);
+void conv_forward(const Compute& c, const ConvGeom& g, const T* x, const T* w, const T* b, T* y, T* relu = nullptr);
 template <class T>
 void conv_backward_input(const Compute& c, const ConvGeom& g, const T* dy, const T* w, T* dx);
 template <class T>

@@ -42,16 +42,19 @@ namespace {
 
 // ---- forward: one layer ------------------------------------------------------
 
+// relu: for a conv layer, the output of the ReLU layer after it, computed in
+// the same call (dispatch.hpp), or null.
 template <class T>
 void layer_forward(const Layer& l, std::size_t i, const Params<T>& params, const Tensor<T>& in, Tape<T>& tape,
-                   const Compute& c, Rng* dropout_rng) {
+                   const Compute& c, Rng* dropout_rng, Tensor<T>* relu) {
     const int n = in.shape.n;
     Tensor<T>& out = tape.out[i];
     out.resize(batch_shape(l.out, n));
     switch (l.kind) {
     case LayerKind::conv:
+        if (relu) relu->resize(out.shape);
         dispatch::conv_forward(c, conv_geom(in.shape, l.out_c, l.k, l.stride, l.pad), in.ptr(), params.weight[i].ptr(),
-                               params.bias[i].ptr(), out.ptr());
+                               params.bias[i].ptr(), out.ptr(), relu ? relu->ptr() : nullptr);
         break;
     case LayerKind::relu: dispatch::relu_forward(c, n * l.in.c, in.size(), in.ptr(), out.ptr()); break;
     case LayerKind::maxpool:
@@ -177,9 +180,16 @@ void net_forward(const Arch& arch, const Params<T>& params, const Tensor<T>& x, 
     tape.out.resize(count);
     tape.switches.resize(count);
     tape.masks.resize(count);
-    for (int i = 0; i <= last; ++i)
+    for (int i = 0; i <= last; ++i) {
+        // A conv layer and the ReLU layer after it in one call: the same
+        // values, but the fast path need not read the conv's outputs back
+        // from memory for the ReLU.
+        const bool with_relu =
+            i < last && arch.layers[i].kind == LayerKind::conv && arch.layers[i + 1].kind == LayerKind::relu;
         layer_forward(arch.layers[i], std::size_t(i), params, i > 0 ? tape.out[i - 1] : tape.input, tape, compute,
-                      dropout_rng);
+                      dropout_rng, with_relu ? &tape.out[i + 1] : nullptr);
+        if (with_relu) ++i;
+    }
     tape.valid = last;
 }
 
