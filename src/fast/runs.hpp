@@ -50,23 +50,29 @@ void runs_of(const ConvGeom& g, long j0, int n, std::vector<Run>& runs) {
     }
 }
 
-// dst[q] = src[q * step] (+ *bias when given) for q < n: outputs of a
-// forward convolution copied from its tile to y; then, when relu is given,
-// relu[q] = dst[q] > 0 ? dst[q] : 0, the ReLU layer after the convolution
-// (net.cpp), as layers/relu.cpp computes it, while dst is in L1. (A ReLU pass
-// of its own read the outputs back from memory: 1.3% of All-CNN-C's forward.)
+// dst[q] = src[q * step] for q < n, or src[q] + *bias when a bias is given
+// (step is then 1): outputs of a forward convolution copied from its tile to
+// y; and, when relu is given, relu[q] = dst[q] > 0 ? dst[q] : 0 in the same
+// loop: the ReLU layer after the convolution (net.cpp), as layers/relu.cpp
+// computes it. (A ReLU pass of its own read the outputs back from memory:
+// 1.3% of All-CNN-C's forward.)
 template <class T>
 void copy_out(const T* src, long step, int n, const T* bias, T* dst, T* relu) {
-    if (bias) {
-        const T add = *bias; // (read through bias in the loop, clang copied one value at a time: dst might be bias)
-        for (int q = 0; q < n; ++q) dst[q] = src[q * step] + add;
-    } else if (step == 1) {
-        for (int q = 0; q < n; ++q) dst[q] = src[q];
-    } else {
-        for (int q = 0; q < n; ++q) dst[q] = src[q * step];
-    }
-    if (relu)
-        for (int q = 0; q < n; ++q) relu[q] = dst[q] > T(0) ? dst[q] : T(0);
+    const auto each = [&](auto value) { // value(q): output q
+        if (relu) {
+            for (int q = 0; q < n; ++q) {
+                const T v = value(q);
+                dst[q] = v;
+                relu[q] = v > T(0) ? v : T(0);
+            }
+        } else {
+            for (int q = 0; q < n; ++q) dst[q] = value(q);
+        }
+    };
+    const T add = bias ? *bias : T(0); // (read through bias in the loop, clang copied one value at a time: dst might be bias)
+    if (bias) each([&](int q) { return src[q] + add; });
+    else if (step == 1) each([&](int q) { return src[q]; });
+    else each([&](int q) { return src[q * step]; });
 }
 
 } // namespace allconv
