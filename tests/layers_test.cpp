@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 
+#include "fast/runs.hpp"
 #include "layers/dropout.hpp"
 #include "layers/gap.hpp"
 #include "layers/relu.hpp"
@@ -39,6 +41,25 @@ TEST(Relu, ForwardClampsNegativesToZero) {
     float f[4] = {-1.5f, 0.f, 2.f, -0.f}, y[4];
     relu_forward(4, f, y);
     EXPECT_EQ(std::vector<float>(y, y + 4), (std::vector<float>{0, 0, 2, 0}));
+}
+
+// The fast path takes the ReLU after a convolution as it copies the
+// convolution's outputs out of their tile (fast/runs.hpp): the bits of the
+// ReLU layer itself, compared as bytes (-0 must come out as relu_forward's
+// +0), for each way of copying: contiguous, plus a bias (-0: -0 + -0 stays
+// -0 in y), and every third value.
+TEST(Relu, TakenWithTheConvolutionsCopyGivesTheLayersBits) {
+    const float src[12] = {-0.f, 0.f, -1.5f, 2.f, 1e-40f, -1e-40f, 3.f, -0.f, 0.f, -7.f, 0.5f, -0.f};
+    const float bias = -0.f;
+    for (int way = 0; way < 3; ++way) {
+        const int n = way == 2 ? 4 : 12;
+        float want_y[12], want_relu[12], y[12], relu[12];
+        for (int q = 0; q < n; ++q) want_y[q] = way == 0 ? src[q] : way == 1 ? src[q] + bias : src[3 * q];
+        relu_forward(std::size_t(n), want_y, want_relu);
+        copy_out(src, way == 2 ? 3 : 1, n, way == 1 ? &bias : nullptr, y, relu);
+        EXPECT_EQ(std::memcmp(y, want_y, sizeof(float) * std::size_t(n)), 0) << "way " << way;
+        EXPECT_EQ(std::memcmp(relu, want_relu, sizeof(float) * std::size_t(n)), 0) << "way " << way;
+    }
 }
 
 // Mean of each plane; backward spreads dy / (H*W) over the plane.
