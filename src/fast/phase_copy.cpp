@@ -58,17 +58,21 @@ void fill_plane(const ConvGeom& g, const Views& v, const T* x, long size, long p
     }
 }
 
-// Both phases b = 0 and 1 of stride 2 at once (at dst and dst + v.plane):
-// row i's pixels 2j - pad and 2j + 1 - pad, read as pairs, which every
-// compiler vectorises (one phase alone, clang read every other value one at
-// a time: its copy 2.2x slower, 20% of conv3's weight gradients).
+// The four phases of stride 2 at once, phase (a, b) at dst + (2a + b) *
+// v.plane. Row i of phase a is input row 2i + a - pad: the rows are read in
+// order, one pass down the channel (a phase a at a time, every other row,
+// the copy for conv3 of All-CNN-C took 12-18% of the layer's time, waiting
+// on its reads). A row's pixels 2j - pad and 2j + 1 - pad are read as
+// pairs, which every compiler vectorises (one phase b alone, clang read
+// every other value one at a time: its copy 2.2x slower, 20% of conv3's
+// weight gradients).
 template <class T>
-void fill_plane_pairs(const ConvGeom& g, const Views& v, const T* x, long size, long plane, int a, T* dst) {
+void fill_plane_quads(const ConvGeom& g, const Views& v, const T* x, long size, long plane, T* dst) {
     const Inside e_in = inside_row(-g.pad, 2, g.in_w, v.wq), o_in = inside_row(1 - g.pad, 2, g.in_w, v.wq);
-    for (int i = 0; i < v.hq; ++i) {
-        const int iy = 2 * i + a - g.pad;
+    for (int r = 0; r < 2 * v.hq; ++r) { // r = 2i + a
+        const int i = r / 2, a = r % 2, iy = r - g.pad;
         const long first = plane + long(iy) * g.in_w - g.pad, last = first + 2L * v.wq - 1;
-        T* const even = dst + long(i) * v.wq;
+        T* const even = dst + 2L * a * v.plane + long(i) * v.wq;
         T* const odd = even + v.plane;
         if (iy < 0 || iy >= g.in_h) {
             for (int j = 0; j < v.wq; ++j) even[j] = odd[j] = T(0);
@@ -110,15 +114,15 @@ void side_by_side_row(const ConvGeom& g, const Views& v, const T* x, int c, int 
 template <class T>
 void fill_views(const ConvGeom& g, const Views& v, const T* x, T* copy, long slack, int threads) {
     const int s = v.s, planes = g.in_c * s * s, images = v.lanes > 1 ? 1 : g.batch;
-    const bool pairs = s == 2 && v.lanes == 1; // a unit is then both phases b
-    const int units = planes / (pairs ? 2 : 1) * images;
+    const bool quads = s == 2 && v.lanes == 1; // a unit is then all four phases
+    const int units = planes / (quads ? 4 : 1) * images;
     const long size = long(g.batch) * g.in_c * g.in_h * g.in_w;
-    const auto fill = [&](int u) { // u = ((c*s + a)*s + b)*images + image, b only 0 in pairs
-        const int image = u % images, at = u / images * (pairs ? 2 : 1), b = at % s, a = at / s % s, c = at / s / s;
+    const auto fill = [&](int u) { // u = ((c*s + a)*s + b)*images + image, a and b only 0 in quads
+        const int image = u % images, at = u / images * (quads ? 4 : 1), b = at % s, a = at / s % s, c = at / s / s;
         T* const start = copy + long(at) * v.plane;
         const long plane = (long(image) * g.in_c + c) * g.in_h * g.in_w;
-        if (pairs)
-            fill_plane_pairs(g, v, x, size, plane, a, start + image * v.per_image);
+        if (quads)
+            fill_plane_quads(g, v, x, size, plane, start + image * v.per_image);
         else if (v.lanes == 1)
             fill_plane(g, v, x, size, plane, a, b, start + image * v.per_image);
         else
