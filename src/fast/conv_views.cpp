@@ -98,12 +98,13 @@ struct Task {
     int i0, m;
 };
 
-// A block of whole rows: the multiply writes into a tile, bias and all, then
-// copied to y (the images side by side: back to NCHW). The tile's rows lie
-// blk.n values and 64 bytes apart, and blk.n <= nc = 256: written straight
-// into y, the 12 rows a micro-kernel adds to lay 4 KB apart for 32 x 32
-// images, in 2 of L1's 64 sets, and conv2 of All-CNN-C ran at 88% of the
-// peak; through the tile, copy included, 91% (its backward alike).
+// A block of whole rows: the multiply writes into a tile, bias and all, that
+// is then copied to y with the ReLU after it when asked (the images side by
+// side: back to NCHW). The tile's rows lie blk.n values and 64 bytes apart,
+// never a multiple of 4 KB (blk.n is a multiple of NR / 2): straight into y,
+// the 12 rows a micro-kernel adds to lay 4 KB apart for 32 x 32 images, in 2
+// of L1's 64 sets, and conv2 of All-CNN-C ran at 88% of the peak; through
+// the tile, copy included, at 91% (its backward to the input alike).
 template <class T>
 void block_by_rows(const Task<T>& t) {
     const int M = t.g.out_c, K = t.g.in_c * t.g.k * t.g.k, P = t.g.out_h * t.g.out_w, lanes = t.v.lanes;
@@ -123,8 +124,7 @@ void block_by_rows(const Task<T>& t) {
     for (int o = 0; o < t.m; ++o)
         for (int n = 0; n < lanes; ++n) {
             const long at = ((image * lanes + n) * M + t.i0 + o) * P + r0 * t.g.out_w;
-            copy_out(c + o * ldc + n, lanes, pixels, static_cast<const T*>(nullptr), t.y + at,
-                     t.relu ? t.relu + at : nullptr);
+            copy_out<T>(c + o * ldc + n, lanes, pixels, nullptr, t.y + at, t.relu ? t.relu + at : nullptr);
         }
 }
 
