@@ -48,7 +48,7 @@ inline Outcome run_allconv(const std::string& args) {
     const std::string dir = ::testing::TempDir();
     const std::string out = dir + "allconv_cli_out.txt", err = dir + "allconv_cli_err.txt";
     int raw = -1;
-    for (int attempt = 0; attempt < 3 && (attempt == 0 || never_ran(raw)); ++attempt) {
+    for (int attempt = 0; attempt < 3 && never_ran(raw); ++attempt) { // (raw starts as -1: one run at least)
         std::remove(out.c_str());
         std::remove(err.c_str());
         raw = std::system((allconv_binary() + " " + args + " >" + out + " 2>" + err).c_str());

@@ -61,7 +61,7 @@ void conv_forward(const Compute& c, const ConvGeom& g, const T* x, const T* w, c
         return;
     }
     allconv::conv_forward(g, x, w, b, y);
-    if (relu) allconv::relu_forward(std::size_t(g.batch) * g.out_c * g.out_h * g.out_w, y, relu);
+    if (relu) allconv::relu_forward(g.out_shape().size(), y, relu);
 }
 
 template <class T>
