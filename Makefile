@@ -91,7 +91,7 @@ $(BUILD)/obj/%.o: %.cpp
 
 $(BUILD)/obj/src/fast/gemm.o $(BUILD)/obj/src/fast/conv_fast.o $(BUILD)/obj/src/fast/conv_views.o $(BUILD)/obj/src/fast/conv_views_weights.o \
   $(BUILD)/obj/src/fast/phase_copy.o $(BUILD)/obj/src/fast/conv_backward_input.o $(BUILD)/obj/src/fast/packed_weights.o \
-  $(BUILD)/obj/src/fast/peak.o: ALL_CXXFLAGS += $(FAST_FLAGS)
+  $(BUILD)/obj/src/fast/peak.o $(BUILD)/obj/src/fast/winograd.o: ALL_CXXFLAGS += $(FAST_FLAGS)
 # The fast path runs the ReLU and max-pool loops of src/layers/ as they are. At -O2
 # g++ does not vectorise them (clang does); -O3 does, and cannot change a bit: it
 # never reorders or fuses floating-point operations (-ffp-contract=off stays).

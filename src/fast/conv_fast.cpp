@@ -10,6 +10,7 @@
 #include "packed_weights.hpp"
 #include "parallel.hpp"
 #include "runs.hpp"
+#include "winograd.hpp"
 
 namespace allconv {
 
@@ -131,6 +132,11 @@ template <class T>
 void conv_forward_fast(const ConvGeom& g, const T* x, const T* w, const T* b, T* y, int threads, Im2col how,
                        WeightPacks* packs, T* relu) {
     thread_local std::vector<T> a_pack;
+    if (winograd_fits(g) && (how == Im2col::winograd || (how == Im2col::cheaper && winograd_pays_off(g)))) {
+        const T* const u = packed_weights(packs, g, w, Packing::winograd, a_pack);
+        conv_forward_winograd(g, x, u, b, y, relu, threads);
+        return;
+    }
     const T* const a = packed_weights(packs, g, w, Packing::forward, a_pack);
     if (how == Im2col::in_place || (how == Im2col::cheaper && views_pay_off(g, threads)))
         conv_forward_views(g, x, a, b, y, threads, relu);

@@ -22,7 +22,7 @@ namespace allconv {
 // How the forward pass reads im2col: packed into strips (conv_fast.cpp), in
 // place from a padded copy (conv_views.cpp), or whichever costs less for the
 // layer. Every way gives the same bits; the tests pick each in turn.
-enum class Im2col { cheaper, packed, in_place };
+enum class Im2col { cheaper, packed, in_place, winograd };
 
 // `packs`: the weights packed once and kept there (packed_weights.hpp), or
 // packed for this call when null. `relu`: when given, also relu = the ReLU

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "gemm.hpp"
+#include "winograd.hpp"
 
 namespace allconv {
 
@@ -98,6 +99,8 @@ void pack_weights(const ConvGeom& g, const T* w, Packing packing, std::vector<T>
         break;
     }
     case Packing::phases: pack_phases(g, w, dst); break;
+    case Packing::winograd: winograd_weights(g, w, false, dst); break;
+    case Packing::winograd_turned: winograd_weights(g, w, true, dst); break;
     }
 }
 

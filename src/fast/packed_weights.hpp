@@ -30,7 +30,9 @@ namespace allconv {
 //   phases      for each phase (a, b) of the stride s in turn, the taps
 //               (a + s ty, b + s tx) alone: A(c, (o, ty, tx)) = W[o][c][a + s ty][b + s tx],
 //               C x O*Ta*Tb                            (backward to the input by phases)
-enum class Packing { forward, transposed, turned, phases };
+//   winograd    the 16 matrices G g G^T of winograd.hpp (O x C each), or of
+//   winograd_turned  the turned kernels (C x O each)
+enum class Packing { forward, transposed, turned, phases, winograd, winograd_turned };
 
 // The kernel rows (or columns) a, a + s, a + 2s, ... < k: how many there are.
 inline int phase_taps(const ConvGeom& g, int a) { return a < g.k ? (g.k - 1 - a) / g.stride + 1 : 0; }
