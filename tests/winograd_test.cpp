@@ -71,15 +71,33 @@ void backward_matches_reference(double tolerance) {
     }
 }
 
-// Forward and backward, with the weights transformed per call or kept.
-std::vector<float> both_passes(const ConvGeom& g, int threads, WeightPacks* packs) {
+// Weight gradients (the algorithm turned around), added to what dW and db
+// held (both start at the same random values).
+template <class T>
+void weights_match_reference(double tolerance) {
+    for (const ConvGeom& g : cases()) {
+        auto x = random_tensor<T>(g.in_shape(), 14), r = random_tensor<T>(g.out_shape(), 15);
+        Tensor<T> dw_ref = random_tensor<T>(g.weight_shape(), 16), db_ref = random_tensor<T>({1, g.out_c, 1, 1}, 17);
+        Tensor<T> dw = dw_ref, db = db_ref;
+        conv_backward_weights(g, x.ptr(), r.ptr(), dw_ref.ptr(), db_ref.ptr());
+        conv_backward_weights_fast(g, x.ptr(), r.ptr(), dw.ptr(), db.ptr(), 1, Im2col::winograd);
+        EXPECT_LT(relative_error(as_doubles(dw.data), as_doubles(dw_ref.data)), tolerance) << to_string(g.in_shape());
+        EXPECT_LT(relative_error(as_doubles(db.data), as_doubles(db_ref.data)), tolerance) << to_string(g.in_shape());
+    }
+}
+
+// Forward, backward to the input (the weights transformed per call or kept)
+// and the weight gradients, all into one vector.
+std::vector<float> three_passes(const ConvGeom& g, int threads, WeightPacks* packs) {
     auto x = random_tensor<float>(g.in_shape(), 6), w = random_tensor<float>(g.weight_shape(), 7);
     auto b = random_tensor<float>({1, g.out_c, 1, 1}, 8), r = random_tensor<float>(g.out_shape(), 9);
-    Tensor<float> y(g.out_shape()), dx(g.in_shape());
+    Tensor<float> y(g.out_shape()), dx(g.in_shape()), dw(g.weight_shape()), db(b.shape);
     conv_forward_fast(g, x.ptr(), w.ptr(), b.ptr(), y.ptr(), threads, Im2col::winograd, packs);
     conv_backward_input_fast(g, r.ptr(), w.ptr(), dx.ptr(), threads, Im2col::winograd, packs);
+    conv_backward_weights_fast(g, x.ptr(), r.ptr(), dw.ptr(), db.ptr(), threads, Im2col::winograd);
     std::vector<float> all = y.data;
     all.insert(all.end(), dx.data.begin(), dx.data.end());
+    all.insert(all.end(), dw.data.begin(), dw.data.end());
     return all;
 }
 
@@ -89,23 +107,26 @@ TEST(Winograd, ForwardMatchesReferenceInFloat) { forward_matches_reference<float
 TEST(Winograd, ForwardMatchesReferenceInDouble) { forward_matches_reference<double>(1e-12); }
 TEST(Winograd, BackwardToTheInputMatchesReferenceInFloat) { backward_matches_reference<float>(1e-5); }
 TEST(Winograd, BackwardToTheInputMatchesReferenceInDouble) { backward_matches_reference<double>(1e-12); }
+TEST(Winograd, WeightGradientsMatchReferenceInFloat) { weights_match_reference<float>(1e-5); }
+TEST(Winograd, WeightGradientsMatchReferenceInDouble) { weights_match_reference<double>(1e-12); }
 
-// The blocks of tiles shrink to keep every thread busy; each output is still
-// one block's, summed in the same order: 1, 2 and 7 threads give the same
-// bits, and kept packs those of packing per call.
+// The blocks of tiles shrink to keep every thread busy, and the weight
+// gradients' blocks of channels depend on the thread count; each output is
+// still one block's, summed in the same order: 1, 2 and 7 threads give the
+// same bits, and kept packs those of packing per call.
 TEST(Winograd, SameBitsForAnyThreadCountAndWithKeptPacks) {
     for (const ConvGeom& g : {conv_geom({3, 24, 17, 30}, 20, 3, 1, 1), conv_geom({5, 16, 9, 9}, 14, 3, 1, 0)}) {
-        const std::vector<float> one = both_passes(g, 1, nullptr);
-        EXPECT_TRUE(both_passes(g, 2, nullptr) == one) << to_string(g.in_shape());
-        EXPECT_TRUE(both_passes(g, 7, nullptr) == one) << to_string(g.in_shape());
+        const std::vector<float> one = three_passes(g, 1, nullptr);
+        EXPECT_TRUE(three_passes(g, 2, nullptr) == one) << to_string(g.in_shape());
+        EXPECT_TRUE(three_passes(g, 7, nullptr) == one) << to_string(g.in_shape());
         WeightPacks packs;
-        EXPECT_TRUE(both_passes(g, 2, &packs) == one) << to_string(g.in_shape());
-        EXPECT_TRUE(both_passes(g, 2, &packs) == one) << "kept: " << to_string(g.in_shape());
+        EXPECT_TRUE(three_passes(g, 2, &packs) == one) << to_string(g.in_shape());
+        EXPECT_TRUE(three_passes(g, 2, &packs) == one) << "kept: " << to_string(g.in_shape());
     }
 }
 
-// Where it pays (96 channels and more), the cheaper way is this one, forward
-// and backward; elsewhere not (a direct way then gives other bits).
+// Where it pays (96 channels and more), the cheaper way is this one, for all
+// three passes; elsewhere not (a direct way then gives other bits).
 TEST(Winograd, ChosenWhereItPays) {
     const ConvGeom wide = conv_geom({1, 96, 10, 10}, 96, 3, 1, 1), narrow = conv_geom({1, 64, 10, 10}, 64, 3, 1, 1);
     EXPECT_TRUE(winograd_pays_off(wide));
@@ -121,6 +142,10 @@ TEST(Winograd, ChosenWhereItPays) {
     conv_backward_input_fast(wide, r.ptr(), w.ptr(), dx_forced.ptr(), 1, Im2col::winograd);
     EXPECT_TRUE(chosen.data == forced.data);
     EXPECT_TRUE(dx_chosen.data == dx_forced.data);
+    Tensor<float> dw_chosen(wide.weight_shape()), dw_forced(wide.weight_shape()), db(b.shape);
+    conv_backward_weights_fast(wide, x.ptr(), r.ptr(), dw_chosen.ptr(), db.ptr(), 1);
+    conv_backward_weights_fast(wide, x.ptr(), r.ptr(), dw_forced.ptr(), db.ptr(), 1, Im2col::winograd);
+    EXPECT_TRUE(dw_chosen.data == dw_forced.data);
     Tensor<float> direct(wide.out_shape());
     conv_forward_fast(wide, x.ptr(), w.ptr(), b.ptr(), direct.ptr(), 1, Im2col::in_place);
     EXPECT_FALSE(direct.data == forced.data); // (else the comparison above would show nothing)

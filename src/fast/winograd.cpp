@@ -6,6 +6,7 @@
 
 #include "gemm.hpp"
 #include "parallel.hpp"
+#include "phase_copy.hpp"
 #include "runs.hpp"
 
 namespace allconv {
@@ -59,40 +60,63 @@ TileGrid tile_grid(const ConvGeom& g, int threads) {
 
 constexpr int CHUNK = 32; // tiles transformed at a time along a row (local arrays the compiler vectorises)
 
-// V for the block's tiles, packed as the macro-kernel's B: for channel c and
-// position q of the block (q = its r-th row of tiles x tw + tx), slice p0 = c
-// rounded down to KC holds kc = min(KC, C - p0) rows, strip q / NR of them
-// from v + (xi * C + p0) * cols on, row c - p0, column q % NR (pack_b's layout).
+// dst[j] = src[j], j < n: a run of a few values, whole vectors of 8 and then
+// one by one. (As std::copy_n, g++ called memmove for each run: 11-13% of
+// the weight gradients' time.)
 template <class T>
-void transform_input(const ConvGeom& g, const TileGrid& grid, const T* x, long row0, int rows, long cols, T* v) {
-    constexpr int NR = Tiles<T>::NR;
-    const int C = g.in_c, pw = 2 * grid.tw + 2;
-    thread_local std::vector<T> padded; // the 4 rows of the padded input a row of tiles reads
-    grow(padded, std::size_t(4) * pw);
-    T* const pad = padded.data();
-    for (int c = 0; c < C; ++c) {
-        const int p0 = c / KC * KC, kc = std::min(KC, C - p0);
+void copy_few(const T* src, long n, T* dst) {
+    long j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int q = 0; q < 8; ++q) dst[j + q] = src[j + q];
+    for (; j < n; ++j) dst[j] = src[j];
+}
+
+// Pixels 2m - pad and 2m + 1 - pad of a row of w pixels (0 outside it) for
+// m0 <= m < m0 + len: even[m - m0] and odd[m - m0]. The pairs inside read
+// as pairs, which compilers vectorise; only the ends test each pixel.
+template <class T>
+void split_pairs(const T* src, int w, int pad, int m0, int len, T* even, T* odd) {
+    const int lo = std::clamp((pad + 1) / 2 - m0, 0, len), hi = std::clamp((w + pad) / 2 - m0, lo, len);
+    const auto pixel = [&](int ix) { return ix >= 0 && ix < w ? src[ix] : T(0); };
+    for (int m = 0; m < lo; ++m) even[m] = pixel(2 * (m0 + m) - pad), odd[m] = pixel(2 * (m0 + m) + 1 - pad);
+    const T* const at = src + 2 * m0 - pad;
+    for (int m = lo; m < hi; ++m) {
+        even[m] = at[2 * m];
+        odd[m] = at[2 * m + 1];
+    }
+    for (int m = hi; m < len; ++m) even[m] = pixel(2 * (m0 + m) - pad), odd[m] = pixel(2 * (m0 + m) + 1 - pad);
+}
+
+// V = B^T d B for the tiles of `rows` rows of tiles from row0 on, channels
+// c0 .. c1 - 1: handed to put(c, xi, q, n, values) a run of n tiles at a time,
+// q = the first one's place among them (its row r x tw + tx). Tile t's patch
+// is columns 2t .. 2t + 3 of four padded rows: the pairs t and t + 1 of each.
+template <class T, class Put>
+void transform_input(const ConvGeom& g, const TileGrid& grid, const T* x, long row0, int rows, int c0, int c1, Put put) {
+    const int C = g.in_c;
+    for (int c = c0; c < c1; ++c)
         for (int r = 0; r < rows; ++r) {
             const long R = row0 + r, image = R / grid.th;
             const int ty = int(R % grid.th);
             const T* const plane = x + (image * C + c) * g.in_h * g.in_w;
-            for (int i = 0; i < 4; ++i) {
-                const int iy = 2 * ty - g.pad + i;
-                T* const row = pad + i * pw;
-                std::fill_n(row, pw, T(0));
-                if (iy >= 0 && iy < g.in_h) std::copy_n(plane + long(iy) * g.in_w, g.in_w, row + g.pad);
-            }
             for (int t0 = 0; t0 < grid.tw; t0 += CHUNK) {
                 const int n = std::min(CHUNK, grid.tw - t0);
+                T even[4][CHUNK + 1], odd[4][CHUNK + 1];
+                for (int i = 0; i < 4; ++i) {
+                    const int iy = 2 * ty - g.pad + i;
+                    if (iy >= 0 && iy < g.in_h) split_pairs(plane + long(iy) * g.in_w, g.in_w, g.pad, t0, n + 1, even[i], odd[i]);
+                    else
+                        for (int m = 0; m <= n; ++m) even[i][m] = odd[i][m] = T(0);
+                }
                 T out[16][CHUNK];
-                for (int t = 0; t < n; ++t) { // B^T d B, d the 4 x 4 patch at column 2 (t0 + t)
-                    const T* p = pad + 2 * (t0 + t);
-                    T e[4][4]; // B^T d
+                for (int t = 0; t < n; ++t) {
+                    T e[4][4]; // B^T d, d's columns the pairs t and t + 1
+                    const auto d = [&](int i, int j) { return j % 2 ? (j < 2 ? odd[i][t] : odd[i][t + 1]) : (j < 2 ? even[i][t] : even[i][t + 1]); };
                     for (int j = 0; j < 4; ++j) {
-                        e[0][j] = p[j] - p[2 * pw + j];
-                        e[1][j] = p[pw + j] + p[2 * pw + j];
-                        e[2][j] = p[2 * pw + j] - p[pw + j];
-                        e[3][j] = p[pw + j] - p[3 * pw + j];
+                        e[0][j] = d(0, j) - d(2, j);
+                        e[1][j] = d(1, j) + d(2, j);
+                        e[2][j] = d(2, j) - d(1, j);
+                        e[3][j] = d(1, j) - d(3, j);
                     }
                     for (int i = 0; i < 4; ++i) {
                         out[4 * i + 0][t] = e[i][0] - e[i][2];
@@ -101,18 +125,25 @@ void transform_input(const ConvGeom& g, const TileGrid& grid, const T* x, long r
                         out[4 * i + 3][t] = e[i][1] - e[i][3];
                     }
                 }
-                for (int xi = 0; xi < 16; ++xi) { // into the strips, a run per strip
-                    T* const slice = v + (long(xi) * C + p0) * cols + long(c - p0) * NR;
-                    for (long q = long(r) * grid.tw + t0, end = q + n; q < end;) {
-                        const long stop = std::min(end, (q / NR + 1) * NR);
-                        T* const dst = slice + q / NR * NR * kc + q % NR;
-                        const T* const src = out[xi] + (q - long(r) * grid.tw - t0);
-                        for (long j = 0; j < stop - q; ++j) dst[j] = src[j];
-                        q = stop;
-                    }
-                }
+                for (int xi = 0; xi < 16; ++xi) put(c, xi, long(r) * grid.tw + t0, n, out[xi]);
             }
         }
+}
+
+// Into the macro-kernel's B strips: for channel c and tile q, slice p0 = c
+// rounded down to KC holds kc = min(KC, C - p0) rows, strip q / NR of them
+// from v + (xi * C + p0) * cols on, row c - p0, column q % NR (pack_b's
+// layout); a run at a time within each strip.
+template <class T>
+void put_in_strips(int C, long cols, T* v, int c, int xi, long q, int n, const T* src) {
+    constexpr int NR = Tiles<T>::NR;
+    const int p0 = c / KC * KC, kc = std::min(KC, C - p0);
+    T* const slice = v + (long(xi) * C + p0) * cols + long(c - p0) * NR;
+    for (long end = q + n; q < end;) {
+        const long stop = std::min(end, (q / NR + 1) * NR);
+        copy_few(src, stop - q, slice + q / NR * NR * kc + q % NR);
+        src += stop - q;
+        q = stop;
     }
 }
 
@@ -152,6 +183,67 @@ void transform_output(const ConvGeom& g, const TileGrid& grid, const T* m, long 
                 }
             }
         }
+}
+
+// E = A e A^T for the tiles of dY (e: a 2 x 2 tile, zeros past the edge),
+// output channel o, `rows` rows of tiles from row0 on: et[xi * step + q].
+// A row of tiles at a time from two rows of dY padded to 2 tw, CHUNK tiles
+// into local arrays (so that compilers vectorise), then copied out.
+template <class T>
+void transform_dy(const ConvGeom& g, const TileGrid& grid, const T* dy, int o, long row0, int rows, long step, T* et) {
+    const long P = long(g.out_h) * g.out_w;
+    thread_local std::vector<T> two_rows;
+    grow(two_rows, std::size_t(4) * grid.tw);
+    T* const top = two_rows.data();
+    T* const bottom = top + 2 * grid.tw;
+    for (int r = 0; r < rows; ++r) {
+        const long R = row0 + r, image = R / grid.th;
+        const int ty = int(R % grid.th);
+        const T* const src = dy + (image * g.out_c + o) * P + long(2 * ty) * g.out_w;
+        copy_few(src, g.out_w, top);
+        zero_few(top, g.out_w, 2 * grid.tw);
+        if (2 * ty + 1 < g.out_h) {
+            copy_few(src + g.out_w, g.out_w, bottom);
+            zero_few(bottom, g.out_w, 2 * grid.tw);
+        } else {
+            zero_few(bottom, 0, 2 * grid.tw);
+        }
+        for (int t0 = 0; t0 < grid.tw; t0 += CHUNK) {
+            const int n = std::min(CHUNK, grid.tw - t0);
+            T out[16][CHUNK];
+            for (int t = 0; t < n; ++t) {
+                const int j = 2 * (t0 + t);
+                const T a[4][2] = {{top[j], top[j + 1]}, // A e
+                                   {top[j] + bottom[j], top[j + 1] + bottom[j + 1]},
+                                   {top[j] - bottom[j], top[j + 1] - bottom[j + 1]},
+                                   {-bottom[j], -bottom[j + 1]}};
+                for (int i = 0; i < 4; ++i) {
+                    out[4 * i + 0][t] = a[i][0];
+                    out[4 * i + 1][t] = a[i][0] + a[i][1];
+                    out[4 * i + 2][t] = a[i][0] - a[i][1];
+                    out[4 * i + 3][t] = -a[i][1];
+                }
+            }
+            for (int xi = 0; xi < 16; ++xi) copy_few(out[xi], n, et + xi * step + long(r) * grid.tw + t0);
+        }
+    }
+}
+
+// dw (3 x 3) += G^T M G, M the 4 x 4 sums m[xi * step].
+template <class T>
+void add_kernel_gradient(const T* m, long step, T* dw) {
+    T h[3][4]; // G^T M
+    for (int j = 0; j < 4; ++j) {
+        const T m0 = m[j * step], m1 = m[(4 + j) * step], m2 = m[(8 + j) * step], m3 = m[(12 + j) * step];
+        h[0][j] = m0 + (m1 + m2) * T(0.5);
+        h[1][j] = (m1 - m2) * T(0.5);
+        h[2][j] = (m1 + m2) * T(0.5) + m3;
+    }
+    for (int i = 0; i < 3; ++i) {
+        dw[3 * i + 0] += h[i][0] + (h[i][1] + h[i][2]) * T(0.5);
+        dw[3 * i + 1] += (h[i][1] - h[i][2]) * T(0.5);
+        dw[3 * i + 2] += (h[i][1] + h[i][2]) * T(0.5) + h[i][3];
+    }
 }
 
 } // namespace
@@ -194,12 +286,58 @@ void conv_forward_winograd(const ConvGeom& g, const T* x, const T* u, const T* b
                         std::fill_n(v.data() + (long(xi) * C + p0) * cols + (cols - NR) * std::min(KC, C - p0) +
                                         long(c) * NR + n % NR,
                                     NR - n % NR, T(0));
-        transform_input(g, grid, x, row0, rows, cols, v.data());
+        transform_input<T>(g, grid, x, row0, rows, 0, C, [&](int c, int xi, long q, int len, const T* src) {
+            put_in_strips(C, cols, v.data(), c, xi, q, len, src);
+        });
         for (int xi = 0; xi < 16; ++xi)
             for (int p0 = 0; p0 < C; p0 += KC)
                 macro_kernel(O, n, std::min(KC, C - p0), u + std::size_t(xi) * Op * C + std::size_t(p0) * Op,
                              v.data() + (long(xi) * C + p0) * cols, m.data() + long(xi) * O * ldm, ldm, p0 == 0);
         transform_output(g, grid, m.data(), ldm, row0, rows, b, y, relu);
+    });
+}
+
+// dW[o][c] = sum over the tiles of G^T [(A e A^T) . (B^T d B)] G (the
+// forward's algorithm turned around: winograd.hpp), so for each xi
+// M_xi (C x O) = V_xi (C x tiles) * E_xi^T (tiles x O), summed over slices of
+// whole rows of tiles (at most KC tiles, unless one row is longer) in order.
+// A task owns a block of input channels (its rows of V and of dW) over every
+// tile, as the direct path's tasks do.
+template <class T>
+void conv_backward_weights_winograd(const ConvGeom& g, const T* x, const T* dy, T* dw, int threads) {
+    constexpr int MR = Tiles<T>::MR, NR = Tiles<T>::NR;
+    const int O = g.out_c, C = g.in_c;
+    const TileGrid grid = tile_grid(g, 1);
+    const int per_slice = std::max(1, KC / grid.tw); // rows of tiles
+    const int strips = padded_rows<T>(C) / MR, per = std::max(1, (strips + threads - 1) / threads);
+    parallel_for((strips + per - 1) / per, threads, [&](int task) {
+        const int c0 = task * per * MR, c1 = std::min(C, c0 + per * MR), m = c1 - c0, Mp = padded_rows<T>(m);
+        const long ld = long(per_slice) * grid.tw;
+        thread_local std::vector<T> vt, et, a_pack, b_pack, sums;
+        grow(vt, std::size_t(16) * m * ld);
+        grow(et, std::size_t(16) * O * ld);
+        grow(a_pack, std::size_t(Mp) * ld);
+        grow(b_pack, std::size_t((O + NR - 1) / NR) * NR * std::min<long>(ld, KC));
+        grow(sums, std::size_t(16) * m * O);
+        for (long row0 = 0; row0 < grid.all_rows; row0 += per_slice) {
+            const int rows = int(std::min<long>(per_slice, grid.all_rows - row0)), K = rows * grid.tw;
+            transform_input<T>(g, grid, x, row0, rows, c0, c1, [&](int c, int xi, long q, int n, const T* src) {
+                copy_few(src, n, vt.data() + (long(xi) * m + (c - c0)) * ld + q);
+            });
+            for (int o = 0; o < O; ++o) transform_dy(g, grid, dy, o, row0, rows, long(O) * ld, et.data() + o * ld);
+            for (int xi = 0; xi < 16; ++xi) {
+                pack_a(m, K, vt.data() + long(xi) * m * ld, ld, 1L, a_pack.data());
+                for (int p0 = 0; p0 < K; p0 += KC) {
+                    const int kc = std::min(KC, K - p0);
+                    pack_b(kc, O, et.data() + long(xi) * O * ld + p0, 1L, ld, b_pack.data());
+                    macro_kernel(m, O, kc, a_pack.data() + std::size_t(p0) * Mp, b_pack.data(),
+                                 sums.data() + long(xi) * m * O, long(O), row0 == 0 && p0 == 0);
+                }
+            }
+        }
+        for (int c = c0; c < c1; ++c)
+            for (int o = 0; o < O; ++o)
+                add_kernel_gradient(sums.data() + long(c - c0) * O + o, long(m) * O, dw + (long(o) * C + c) * 9);
     });
 }
 
@@ -209,5 +347,7 @@ template void conv_forward_winograd<float>(const ConvGeom&, const float*, const 
                                            int);
 template void conv_forward_winograd<double>(const ConvGeom&, const double*, const double*, const double*, double*,
                                             double*, int);
+template void conv_backward_weights_winograd<float>(const ConvGeom&, const float*, const float*, float*, int);
+template void conv_backward_weights_winograd<double>(const ConvGeom&, const double*, const double*, double*, int);
 
 } // namespace allconv

@@ -47,4 +47,9 @@ void winograd_weights(const ConvGeom& g, const T* w, bool turned, std::vector<T>
 template <class T>
 void conv_forward_winograd(const ConvGeom& g, const T* x, const T* u, const T* b, T* y, T* relu, int threads);
 
+// dw += the weight gradients of the convolution g for input x and output
+// gradient dy, by the same algorithm turned around (the bias's are not here).
+template <class T>
+void conv_backward_weights_winograd(const ConvGeom& g, const T* x, const T* dy, T* dw, int threads);
+
 } // namespace allconv
