@@ -133,6 +133,8 @@ TEST(Winograd, ChosenWhereItPays) {
     EXPECT_FALSE(winograd_pays_off(narrow));
     EXPECT_FALSE(winograd_pays_off(conv_geom({1, 96, 10, 10}, 96, 3, 2, 1))); // stride 2
     EXPECT_FALSE(winograd_pays_off(conv_geom({1, 96, 10, 10}, 96, 5, 1, 2))); // 5x5
+    EXPECT_TRUE(winograd_pays_off_for_weights(wide));
+    EXPECT_FALSE(winograd_pays_off_for_weights(conv_geom({1, 96, 8, 8}, 96, 3, 1, 0))); // 6 x 6 outputs
     auto x = random_tensor<float>(wide.in_shape(), 10), w = random_tensor<float>(wide.weight_shape(), 11);
     auto b = random_tensor<float>({1, 96, 1, 1}, 12), r = random_tensor<float>(wide.out_shape(), 13);
     Tensor<float> chosen(wide.out_shape()), forced(wide.out_shape()), dx_chosen(wide.in_shape()), dx_forced(wide.in_shape());

@@ -143,10 +143,11 @@ wait
 
 value() { sed -n "s/^$2=//p" "$1" | tail -1; }
 # Speed, for information: the whole forward pass as a share of this core's FMA
-# peak, row after row once every row is built and tested, so that nothing of
-# this script runs beside it (measured while two rows shared the cores, a row
-# could take its peak while the other row worked and its forward while it did
-# not: "117% of peak"). Under emulation it means nothing and is left out.
+# peak (an effective rate: the layers that go by Winograd do fewer multiplies,
+# so it passes 100%), row after row once every row is built and tested, so
+# that nothing of this script runs beside it (measured while two rows shared
+# the cores, a row could take its peak while the other row worked and its
+# forward while it did not). Under emulation it means nothing and is left out.
 for r in "${rows[@]}"; do
     IFS='|' read -r name cxx runner vars <<<"$r"
     dir="$out/$(slug "$name")"

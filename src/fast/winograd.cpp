@@ -22,7 +22,23 @@ bool winograd_fits(const ConvGeom& g) {
 // shipped model's of 64 (batch 64) 0.4-0.8x as fast.
 bool winograd_pays_off(const ConvGeom& g) { return winograd_fits(g) && g.in_c >= 96 && g.out_c >= 96; }
 
+// (All-CNN-C's conv7, 6 x 6 outputs, 9 tiles an image of which 5 hang over
+// the edge: its weight gradients 0.7-1.0x as fast this way.)
+bool winograd_pays_off_for_weights(const ConvGeom& g) { return winograd_pays_off(g) && g.out_h >= 8 && g.out_w >= 8; }
+
 namespace {
+
+// From one of 16 matrices (U_xi, V_xi, M_xi, E_xi) to the next, `size`
+// values each: a cache line more than that, so that the 16 are never a
+// multiple of 4 KB apart. (They were for 96 and 192 channels, and the 16
+// values a transform writes or reads, one in each, fell in one set of L1:
+// transforming conv5's weights took 1.2 ms instead of 0.3.)
+template <class T>
+long apart(long size) { return size + 64 / long(sizeof(T)); }
+
+// The pitch of the 16 U_xi in a pack of winograd_weights (rows x depth, packed).
+template <class T>
+std::size_t matrix_pitch(int rows, int depth) { return std::size_t(apart<T>(long(padded_rows<T>(rows)) * depth)); }
 
 // U = G k G^T for one 3 x 3 kernel k (row-major): u[4 i + j].
 template <class T>
@@ -132,13 +148,13 @@ void transform_input(const ConvGeom& g, const TileGrid& grid, const T* x, long r
 
 // Into the macro-kernel's B strips: for channel c and tile q, slice p0 = c
 // rounded down to KC holds kc = min(KC, C - p0) rows, strip q / NR of them
-// from v + (xi * C + p0) * cols on, row c - p0, column q % NR (pack_b's
+// from v + xi * vs + p0 * cols on, row c - p0, column q % NR (pack_b's
 // layout); a run at a time within each strip.
 template <class T>
-void put_in_strips(int C, long cols, T* v, int c, int xi, long q, int n, const T* src) {
+void put_in_strips(int C, long cols, long vs, T* v, int c, int xi, long q, int n, const T* src) {
     constexpr int NR = Tiles<T>::NR;
     const int p0 = c / KC * KC, kc = std::min(KC, C - p0);
-    T* const slice = v + (long(xi) * C + p0) * cols + long(c - p0) * NR;
+    T* const slice = v + xi * vs + p0 * cols + long(c - p0) * NR;
     for (long end = q + n; q < end;) {
         const long stop = std::min(end, (q / NR + 1) * NR);
         copy_few(src, stop - q, slice + q / NR * NR * kc + q % NR);
@@ -148,9 +164,9 @@ void put_in_strips(int C, long cols, T* v, int c, int xi, long q, int n, const T
 }
 
 // A^T M A for the block's tiles, plus the bias, into y (and its ReLU): M_xi
-// at m + xi * O * ldm, row o, column q.
+// at m + xi * ms, row o, column q.
 template <class T>
-void transform_output(const ConvGeom& g, const TileGrid& grid, const T* m, long ldm, long row0, int rows, const T* b,
+void transform_output(const ConvGeom& g, const TileGrid& grid, const T* m, long ldm, long ms, long row0, int rows, const T* b,
                       T* y, T* relu) {
     const int O = g.out_c;
     const long P = long(g.out_h) * g.out_w;
@@ -162,7 +178,7 @@ void transform_output(const ConvGeom& g, const TileGrid& grid, const T* m, long 
                 const int n = std::min(CHUNK, grid.tw - t0);
                 T top[2 * CHUNK], bottom[2 * CHUNK];
                 const T* const at = m + long(o) * ldm + long(r) * grid.tw + t0;
-                const long plane = long(O) * ldm;
+                const long plane = ms;
                 for (int t = 0; t < n; ++t) {
                     T f[2][4]; // A^T M
                     for (int j = 0; j < 4; ++j) {
@@ -250,20 +266,30 @@ void add_kernel_gradient(const T* m, long step, T* dw) {
 
 template <class T>
 void winograd_weights(const ConvGeom& g, const T* w, bool turned, std::vector<T>& dst) {
-    const int rows = turned ? g.in_c : g.out_c, depth = turned ? g.out_c : g.in_c;
-    const std::size_t one = std::size_t(rows) * depth, per = std::size_t(padded_rows<T>(rows)) * depth;
-    std::vector<T> u(16 * one); // u[xi][row][col]
+    constexpr int MR = Tiles<T>::MR;
+    const int rows = turned ? g.in_c : g.out_c, depth = turned ? g.out_c : g.in_c, Rp = padded_rows<T>(rows);
+    const std::size_t per = matrix_pitch<T>(rows, depth);
+    grow(dst, 16 * per);
+    // Straight into pack_a's layout: row i, column p of a matrix at slice p0
+    // = p rounded down to KC (depth kc), strip i / MR, step p - p0, lane i % MR;
+    // the last strip's lanes past `rows` zeros.
+    if (rows % MR)
+        for (std::size_t xi = 0; xi < 16; ++xi)
+            for (int p0 = 0; p0 < depth; p0 += KC) {
+                const int kc = std::min(KC, depth - p0);
+                T* const strip = dst.data() + xi * per + std::size_t(p0) * Rp + std::size_t(rows / MR) * MR * kc;
+                for (int p = 0; p < kc; ++p) std::fill_n(strip + std::size_t(p) * MR + rows % MR, MR - rows % MR, T(0));
+            }
     for (int o = 0; o < g.out_c; ++o)
         for (int c = 0; c < g.in_c; ++c) {
             const T* const src = w + (std::size_t(o) * g.in_c + c) * 9;
-            T k[9], t[16];
+            T k[9], u[16];
             for (int r = 0; r < 9; ++r) k[r] = turned ? src[8 - r] : src[r];
-            transform_kernel(k, t);
-            const std::size_t at = turned ? std::size_t(c) * depth + o : std::size_t(o) * depth + c;
-            for (int xi = 0; xi < 16; ++xi) u[xi * one + at] = t[xi];
+            transform_kernel(k, u);
+            const int i = turned ? c : o, p = turned ? o : c, p0 = p / KC * KC, kc = std::min(KC, depth - p0);
+            T* const at = dst.data() + std::size_t(p0) * Rp + std::size_t(i / MR) * MR * kc + std::size_t(p - p0) * MR + i % MR;
+            for (int xi = 0; xi < 16; ++xi) at[xi * per] = u[xi];
         }
-    grow(dst, 16 * per);
-    for (int xi = 0; xi < 16; ++xi) pack_a(rows, depth, u.data() + xi * one, long(depth), 1L, dst.data() + xi * per);
 }
 
 template <class T>
@@ -275,25 +301,25 @@ void conv_forward_winograd(const ConvGeom& g, const T* x, const T* u, const T* b
     parallel_for(blocks, threads, [&](int blk) {
         const long row0 = long(blk) * grid.rows;
         const int rows = int(std::min<long>(grid.rows, grid.all_rows - row0)), n = rows * grid.tw;
-        const long cols = long(n + NR - 1) / NR * NR, ldm = cols + 64 / long(sizeof(T));
+        const long cols = long(n + NR - 1) / NR * NR, ldm = apart<T>(cols), vs = apart<T>(C * cols), ms = apart<T>(O * ldm);
         thread_local std::vector<T> v, m;
-        grow(v, std::size_t(16) * C * cols);
-        grow(m, std::size_t(16) * O * ldm);
+        grow(v, std::size_t(16 * vs));
+        grow(m, std::size_t(16 * ms));
         if (n % NR) // the last strip's columns past n: zeros
             for (int xi = 0; xi < 16; ++xi)
                 for (int p0 = 0; p0 < C; p0 += KC)
                     for (int c = 0; c < std::min(KC, C - p0); ++c)
-                        std::fill_n(v.data() + (long(xi) * C + p0) * cols + (cols - NR) * std::min(KC, C - p0) +
+                        std::fill_n(v.data() + xi * vs + p0 * cols + (cols - NR) * std::min(KC, C - p0) +
                                         long(c) * NR + n % NR,
                                     NR - n % NR, T(0));
         transform_input<T>(g, grid, x, row0, rows, 0, C, [&](int c, int xi, long q, int len, const T* src) {
-            put_in_strips(C, cols, v.data(), c, xi, q, len, src);
+            put_in_strips(C, cols, vs, v.data(), c, xi, q, len, src);
         });
         for (int xi = 0; xi < 16; ++xi)
             for (int p0 = 0; p0 < C; p0 += KC)
-                macro_kernel(O, n, std::min(KC, C - p0), u + std::size_t(xi) * Op * C + std::size_t(p0) * Op,
-                             v.data() + (long(xi) * C + p0) * cols, m.data() + long(xi) * O * ldm, ldm, p0 == 0);
-        transform_output(g, grid, m.data(), ldm, row0, rows, b, y, relu);
+                macro_kernel(O, n, std::min(KC, C - p0), u + std::size_t(xi) * matrix_pitch<T>(O, C) + std::size_t(p0) * Op,
+                             v.data() + xi * vs + p0 * cols, m.data() + xi * ms, ldm, p0 == 0);
+        transform_output(g, grid, m.data(), ldm, ms, row0, rows, b, y, relu);
     });
 }
 
@@ -313,31 +339,32 @@ void conv_backward_weights_winograd(const ConvGeom& g, const T* x, const T* dy, 
     parallel_for((strips + per - 1) / per, threads, [&](int task) {
         const int c0 = task * per * MR, c1 = std::min(C, c0 + per * MR), m = c1 - c0, Mp = padded_rows<T>(m);
         const long ld = long(per_slice) * grid.tw;
+        const long vs = apart<T>(m * ld), es = apart<T>(O * ld), ss = apart<T>(long(m) * O);
         thread_local std::vector<T> vt, et, a_pack, b_pack, sums;
-        grow(vt, std::size_t(16) * m * ld);
-        grow(et, std::size_t(16) * O * ld);
+        grow(vt, std::size_t(16 * vs));
+        grow(et, std::size_t(16 * es));
         grow(a_pack, std::size_t(Mp) * ld);
         grow(b_pack, std::size_t((O + NR - 1) / NR) * NR * std::min<long>(ld, KC));
-        grow(sums, std::size_t(16) * m * O);
+        grow(sums, std::size_t(16 * ss));
         for (long row0 = 0; row0 < grid.all_rows; row0 += per_slice) {
             const int rows = int(std::min<long>(per_slice, grid.all_rows - row0)), K = rows * grid.tw;
             transform_input<T>(g, grid, x, row0, rows, c0, c1, [&](int c, int xi, long q, int n, const T* src) {
-                copy_few(src, n, vt.data() + (long(xi) * m + (c - c0)) * ld + q);
+                copy_few(src, n, vt.data() + xi * vs + (c - c0) * ld + q);
             });
-            for (int o = 0; o < O; ++o) transform_dy(g, grid, dy, o, row0, rows, long(O) * ld, et.data() + o * ld);
+            for (int o = 0; o < O; ++o) transform_dy(g, grid, dy, o, row0, rows, es, et.data() + o * ld);
             for (int xi = 0; xi < 16; ++xi) {
-                pack_a(m, K, vt.data() + long(xi) * m * ld, ld, 1L, a_pack.data());
+                pack_a(m, K, vt.data() + xi * vs, ld, 1L, a_pack.data());
                 for (int p0 = 0; p0 < K; p0 += KC) {
                     const int kc = std::min(KC, K - p0);
-                    pack_b(kc, O, et.data() + long(xi) * O * ld + p0, 1L, ld, b_pack.data());
+                    pack_b(kc, O, et.data() + xi * es + p0, 1L, ld, b_pack.data());
                     macro_kernel(m, O, kc, a_pack.data() + std::size_t(p0) * Mp, b_pack.data(),
-                                 sums.data() + long(xi) * m * O, long(O), row0 == 0 && p0 == 0);
+                                 sums.data() + xi * ss, long(O), row0 == 0 && p0 == 0);
                 }
             }
         }
         for (int c = c0; c < c1; ++c)
             for (int o = 0; o < O; ++o)
-                add_kernel_gradient(sums.data() + long(c - c0) * O + o, long(m) * O, dw + (long(o) * C + c) * 9);
+                add_kernel_gradient(sums.data() + long(c - c0) * O + o, ss, dw + (long(o) * C + c) * 9);
     });
 }
 

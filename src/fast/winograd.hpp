@@ -32,11 +32,13 @@ namespace allconv {
 bool winograd_fits(const ConvGeom& g);
 
 // Whether it also pays: enough input and output channels that the 16
-// multiplies, not the transforms, take the time.
+// multiplies, not the transforms, take the time; for the weight gradients
+// also images of 8 x 8 pixels or more.
 bool winograd_pays_off(const ConvGeom& g);
+bool winograd_pays_off_for_weights(const ConvGeom& g);
 
 // dst = the 16 matrices U_xi, each packed as the macro-kernel's A (O rows, C
-// deep: pack_a's layout), xi after xi. `turned`: of the kernels turned half a
+// deep: pack_a's layout), xi after xi (a cache line between them). `turned`: of the kernels turned half a
 // turn with input and output channels swapped (backward to the input as a
 // forward convolution), for the layer g; otherwise of w itself.
 template <class T>
