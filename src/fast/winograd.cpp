@@ -76,71 +76,66 @@ TileGrid tile_grid(const ConvGeom& g, int threads) {
 
 constexpr int CHUNK = 32; // tiles transformed at a time along a row (local arrays the compiler vectorises)
 
-// dst[j] = src[j], j < n: a run of a few values, whole vectors of 8 and then
-// one by one. (As std::copy_n, g++ called memmove for each run: 11-13% of
-// the weight gradients' time.)
+// dst[j] = src[j], j < n: a run of a few values, 8 at a time through a
+// local array (so that no compiler need fear src and dst overlap: clang 14
+// copied them one by one) and then one by one. (As std::copy_n, g++ called
+// memmove for each run: 11-13% of the weight gradients' time.)
 template <class T>
 void copy_few(const T* src, long n, T* dst) {
     long j = 0;
-    for (; j + 8 <= n; j += 8)
-        for (int q = 0; q < 8; ++q) dst[j + q] = src[j + q];
-    for (; j < n; ++j) dst[j] = src[j];
-}
-
-// Pixels 2m - pad and 2m + 1 - pad of a row of w pixels (0 outside it) for
-// m0 <= m < m0 + len: even[m - m0] and odd[m - m0]. The pairs inside read
-// as pairs, which compilers vectorise; only the ends test each pixel.
-template <class T>
-void split_pairs(const T* src, int w, int pad, int m0, int len, T* even, T* odd) {
-    const int lo = std::clamp((pad + 1) / 2 - m0, 0, len), hi = std::clamp((w + pad) / 2 - m0, lo, len);
-    const auto pixel = [&](int ix) { return ix >= 0 && ix < w ? src[ix] : T(0); };
-    for (int m = 0; m < lo; ++m) even[m] = pixel(2 * (m0 + m) - pad), odd[m] = pixel(2 * (m0 + m) + 1 - pad);
-    const T* const at = src + 2 * m0 - pad;
-    for (int m = lo; m < hi; ++m) {
-        even[m] = at[2 * m];
-        odd[m] = at[2 * m + 1];
+    for (; j + 8 <= n; j += 8) {
+        T eight[8];
+        for (int q = 0; q < 8; ++q) eight[q] = src[j + q];
+        for (int q = 0; q < 8; ++q) dst[j + q] = eight[q];
     }
-    for (int m = hi; m < len; ++m) even[m] = pixel(2 * (m0 + m) - pad), odd[m] = pixel(2 * (m0 + m) + 1 - pad);
+    for (; j < n; ++j) dst[j] = src[j];
 }
 
 // V = B^T d B for the tiles of `rows` rows of tiles from row0 on, channels
 // c0 .. c1 - 1: handed to put(c, xi, q, n, values) a run of n tiles at a time,
-// q = the first one's place among them (its row r x tw + tx). Tile t's patch
-// is columns 2t .. 2t + 3 of four padded rows: the pairs t and t + 1 of each.
+// q = the first one's place among them (its row r x tw + tx). In two passes
+// of plain loops that every compiler vectorises: B^T down the four input
+// rows a row of tiles reads, giving four combined rows (zeros in the
+// padding), then B along them, tile t reading columns 2t .. 2t + 3.
 template <class T, class Put>
 void transform_input(const ConvGeom& g, const TileGrid& grid, const T* x, long row0, int rows, int c0, int c1, Put put) {
     const int C = g.in_c;
+    thread_local std::vector<T> zeros; // a row of the padding above and below
+    zeros.assign(std::size_t(g.in_w), T(0));
     for (int c = c0; c < c1; ++c)
         for (int r = 0; r < rows; ++r) {
             const long R = row0 + r, image = R / grid.th;
             const int ty = int(R % grid.th);
             const T* const plane = x + (image * C + c) * g.in_h * g.in_w;
+            const T* in[4];
+            for (int i = 0; i < 4; ++i) {
+                const int iy = 2 * ty - g.pad + i;
+                in[i] = iy >= 0 && iy < g.in_h ? plane + long(iy) * g.in_w : zeros.data();
+            }
             for (int t0 = 0; t0 < grid.tw; t0 += CHUNK) {
-                const int n = std::min(CHUNK, grid.tw - t0);
-                T even[4][CHUNK + 1], odd[4][CHUNK + 1];
-                for (int i = 0; i < 4; ++i) {
-                    const int iy = 2 * ty - g.pad + i;
-                    if (iy >= 0 && iy < g.in_h) split_pairs(plane + long(iy) * g.in_w, g.in_w, g.pad, t0, n + 1, even[i], odd[i]);
-                    else
-                        for (int m = 0; m <= n; ++m) even[i][m] = odd[i][m] = T(0);
+                const int n = std::min(CHUNK, grid.tw - t0), len = 2 * n + 2, base = 2 * t0 - g.pad;
+                // column j of the chunk is input column base + j: inside for lo <= j < hi
+                const int lo = std::clamp(-base, 0, len), hi = std::clamp(g.in_w - base, lo, len);
+                T b0[2 * CHUNK + 2], b1[2 * CHUNK + 2], b2[2 * CHUNK + 2], b3[2 * CHUNK + 2]; // B^T d, row by row
+                for (int j = 0; j < lo; ++j) b0[j] = b1[j] = b2[j] = b3[j] = T(0);
+                const T *i0 = in[0] + base, *i1 = in[1] + base, *i2 = in[2] + base, *i3 = in[3] + base;
+                for (int j = lo; j < hi; ++j) {
+                    b0[j] = i0[j] - i2[j];
+                    b1[j] = i1[j] + i2[j];
+                    b2[j] = i2[j] - i1[j];
+                    b3[j] = i1[j] - i3[j];
                 }
+                for (int j = hi; j < len; ++j) b0[j] = b1[j] = b2[j] = b3[j] = T(0);
                 T out[16][CHUNK];
-                for (int t = 0; t < n; ++t) {
-                    T e[4][4]; // B^T d, d's columns the pairs t and t + 1
-                    const auto d = [&](int i, int j) { return j % 2 ? (j < 2 ? odd[i][t] : odd[i][t + 1]) : (j < 2 ? even[i][t] : even[i][t + 1]); };
-                    for (int j = 0; j < 4; ++j) {
-                        e[0][j] = d(0, j) - d(2, j);
-                        e[1][j] = d(1, j) + d(2, j);
-                        e[2][j] = d(2, j) - d(1, j);
-                        e[3][j] = d(1, j) - d(3, j);
+                const T* const b[4] = {b0, b1, b2, b3};
+                for (int k = 0; k < 4; ++k) // (B^T d) B: row k of the tile's 4 x 4
+                    for (int t = 0; t < n; ++t) {
+                        const T* const e = b[k] + 2 * t;
+                        out[4 * k + 0][t] = e[0] - e[2];
+                        out[4 * k + 1][t] = e[1] + e[2];
+                        out[4 * k + 2][t] = e[2] - e[1];
+                        out[4 * k + 3][t] = e[1] - e[3];
                     }
-                    for (int i = 0; i < 4; ++i) {
-                        out[4 * i + 0][t] = e[i][0] - e[i][2];
-                        out[4 * i + 1][t] = e[i][1] + e[i][2];
-                        out[4 * i + 2][t] = e[i][2] - e[i][1];
-                        out[4 * i + 3][t] = e[i][1] - e[i][3];
-                    }
-                }
                 for (int xi = 0; xi < 16; ++xi) put(c, xi, long(r) * grid.tw + t0, n, out[xi]);
             }
         }
