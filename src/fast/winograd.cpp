@@ -92,13 +92,14 @@ void copy_few(const T* src, long n, T* dst) {
 }
 
 // V = B^T d B for the tiles of `rows` rows of tiles from row0 on, channels
-// c0 .. c1 - 1: handed to put(c, xi, q, n, values) a run of n tiles at a time,
-// q = the first one's place among them (its row r x tw + tx). In two passes
+// c0 .. c1 - 1, written where where(c, xi, q) says, for tile q (its row r x
+// tw + tx among them) and the ones after it up to a multiple of `seg`. In two passes
 // of plain loops that every compiler vectorises: B^T down the four input
 // rows a row of tiles reads, giving four combined rows (zeros in the
 // padding), then B along them, tile t reading columns 2t .. 2t + 3.
-template <class T, class Put>
-void transform_input(const ConvGeom& g, const TileGrid& grid, const T* x, long row0, int rows, int c0, int c1, Put put) {
+template <class T, class Where>
+void transform_input(const ConvGeom& g, const TileGrid& grid, const T* x, long row0, int rows, int c0, int c1, long seg,
+                     Where where) {
     const int C = g.in_c;
     thread_local std::vector<T> zeros; // a row of the padding above and below
     zeros.assign(std::size_t(g.in_w), T(0));
@@ -126,36 +127,36 @@ void transform_input(const ConvGeom& g, const TileGrid& grid, const T* x, long r
                     b3[j] = i1[j] - i3[j];
                 }
                 for (int j = hi; j < len; ++j) b0[j] = b1[j] = b2[j] = b3[j] = T(0);
-                T out[16][CHUNK];
                 const T* const b[4] = {b0, b1, b2, b3};
-                for (int k = 0; k < 4; ++k) // (B^T d) B: row k of the tile's 4 x 4
-                    for (int t = 0; t < n; ++t) {
-                        const T* const e = b[k] + 2 * t;
-                        out[4 * k + 0][t] = e[0] - e[2];
-                        out[4 * k + 1][t] = e[1] + e[2];
-                        out[4 * k + 2][t] = e[2] - e[1];
-                        out[4 * k + 3][t] = e[1] - e[3];
+                for (int ts = 0; ts < n;) { // straight into place, segment by segment
+                    const long q = long(r) * grid.tw + t0 + ts;
+                    const int te = int(std::min<long>(n, ts + seg - q % seg));
+                    for (int k = 0; k < 4; ++k) { // (B^T d) B: row k of the tile's 4 x 4
+                        T *const v0 = where(c, 4 * k, q), *const v1 = where(c, 4 * k + 1, q);
+                        T *const v2 = where(c, 4 * k + 2, q), *const v3 = where(c, 4 * k + 3, q);
+                        const T* const e = b[k] + 2 * ts;
+                        for (int t = 0; t < te - ts; ++t) {
+                            v0[t] = e[2 * t] - e[2 * t + 2];
+                            v1[t] = e[2 * t + 1] + e[2 * t + 2];
+                            v2[t] = e[2 * t + 2] - e[2 * t + 1];
+                            v3[t] = e[2 * t + 1] - e[2 * t + 3];
+                        }
                     }
-                for (int xi = 0; xi < 16; ++xi) put(c, xi, long(r) * grid.tw + t0, n, out[xi]);
+                    ts = te;
+                }
             }
         }
 }
 
-// Into the macro-kernel's B strips: for channel c and tile q, slice p0 = c
-// rounded down to KC holds kc = min(KC, C - p0) rows, strip q / NR of them
-// from v + xi * vs + p0 * cols on, row c - p0, column q % NR (pack_b's
-// layout); a run at a time within each strip.
+// Where V_xi's value for channel c and tile q goes in the macro-kernel's B
+// strips: slice p0 = c rounded down to KC holds kc = min(KC, C - p0) rows,
+// strip q / NR of them from v + xi * vs + p0 * cols on, row c - p0, column
+// q % NR (pack_b's layout); the next tiles after it up to the strip's end.
 template <class T>
-void put_in_strips(int C, long cols, long vs, T* v, int c, int xi, long q, int n, const T* src) {
+T* in_strips(int C, long cols, long vs, T* v, int c, int xi, long q) {
     constexpr int NR = Tiles<T>::NR;
     const int p0 = c / KC * KC, kc = std::min(KC, C - p0);
-    T* const slice = v + xi * vs + p0 * cols + long(c - p0) * NR;
-    for (long end = q + n; q < end;) {
-        const long stop = std::min(end, (q / NR + 1) * NR);
-        copy_few(src, stop - q, slice + q / NR * NR * kc + q % NR);
-        src += stop - q;
-        q = stop;
-    }
+    return v + xi * vs + p0 * cols + long(c - p0) * NR + q / NR * NR * kc + q % NR;
 }
 
 // A^T M A for the block's tiles, plus the bias, into y (and its ReLU): M_xi
@@ -307,9 +308,8 @@ void conv_forward_winograd(const ConvGeom& g, const T* x, const T* u, const T* b
                         std::fill_n(v.data() + xi * vs + p0 * cols + (cols - NR) * std::min(KC, C - p0) +
                                         long(c) * NR + n % NR,
                                     NR - n % NR, T(0));
-        transform_input<T>(g, grid, x, row0, rows, 0, C, [&](int c, int xi, long q, int len, const T* src) {
-            put_in_strips(C, cols, vs, v.data(), c, xi, q, len, src);
-        });
+        transform_input<T>(g, grid, x, row0, rows, 0, C, NR,
+                           [&](int c, int xi, long q) { return in_strips(C, cols, vs, v.data(), c, xi, q); });
         for (int xi = 0; xi < 16; ++xi)
             for (int p0 = 0; p0 < C; p0 += KC)
                 macro_kernel(O, n, std::min(KC, C - p0), u + std::size_t(xi) * matrix_pitch<T>(O, C) + std::size_t(p0) * Op,
@@ -343,9 +343,8 @@ void conv_backward_weights_winograd(const ConvGeom& g, const T* x, const T* dy, 
         grow(sums, std::size_t(16 * ss));
         for (long row0 = 0; row0 < grid.all_rows; row0 += per_slice) {
             const int rows = int(std::min<long>(per_slice, grid.all_rows - row0)), K = rows * grid.tw;
-            transform_input<T>(g, grid, x, row0, rows, c0, c1, [&](int c, int xi, long q, int n, const T* src) {
-                copy_few(src, n, vt.data() + xi * vs + (c - c0) * ld + q);
-            });
+            transform_input<T>(g, grid, x, row0, rows, c0, c1, ld,
+                               [&](int c, int xi, long q) { return vt.data() + xi * vs + (c - c0) * ld + q; });
             for (int o = 0; o < O; ++o) transform_dy(g, grid, dy, o, row0, rows, es, et.data() + o * ld);
             for (int xi = 0; xi < 16; ++xi) {
                 pack_a(m, K, vt.data() + xi * vs, ld, 1L, a_pack.data());
