@@ -10,7 +10,8 @@
 //     backward to input   col' = W^T * dY, scattered back onto dX ("col2im")
 //     backward to weights dW  = dY * col^T
 // col is never built whole: gemm.hpp packs its operands slice by slice, and
-// here the slices of col are packed straight from the image.
+// here the slices of col are packed straight from the image. (Wide 3x3
+// stride-1 layers skip col altogether: winograd.hpp.)
 // Every output element is summed in a fixed order, so results are
 // bit-identical for any `threads`.
 #pragma once
@@ -21,7 +22,10 @@ namespace allconv {
 
 // How the forward pass reads im2col: packed into strips (conv_fast.cpp), in
 // place from a padded copy (conv_views.cpp), or whichever costs less for the
-// layer. Every way gives the same bits; the tests pick each in turn.
+// layer. Those ways give the same bits; the tests pick each in turn.
+// `winograd`: no im2col at all but Winograd's F(2x2, 3x3) (winograd.hpp),
+// for layers it fits (3x3, stride 1; others go packed), which rounds
+// differently; `cheaper` takes it where it pays.
 enum class Im2col { cheaper, packed, in_place, winograd };
 
 // `packs`: the weights packed once and kept there (packed_weights.hpp), or
