@@ -94,22 +94,25 @@ bool backward_as_forward(const ConvGeom& g, const T* dy, const T* w, T* dx, int 
                          WeightPacks* packs) {
     if (how == Im2col::packed || g.stride != 1 || g.pad > g.k - 1) return false;
     const ConvGeom t = conv_geom({g.batch, g.out_c, g.out_h, g.out_w}, g.in_c, g.k, 1, g.k - 1 - g.pad);
+    // By Winograd where it fits and pays (winograd.hpp); otherwise reading im2col in place, where that pays.
+    const bool winograd = by_winograd(t, how == Im2col::winograd, how == Im2col::cheaper, winograd_pays_off(t));
+    if (!winograd && how == Im2col::cheaper) {
+        if (g.in_c < 2 * Tiles<T>::MR) return false;
+        // Not where dX has more pixels than dY (padding below k - 1): the turned
+        // convolution computes every pixel of dX, the scatter every one of dY
+        // (conv7 of All-CNN-C: 64 against 36, 1.78x the multiply-adds).
+        if (long(g.in_h) * g.in_w * 8 > long(g.out_h) * g.out_w * 9) return false;
+        // Small images padded wide: most of the columns would be padding, and
+        // the scatter is faster.
+        if (!views_pay_off(t, threads)) return false;
+    }
     thread_local std::vector<T> turned, zeros;
     zeros.assign(std::size_t(g.in_c), T(0));
-    if (winograd_fits(t) && (how == Im2col::winograd || (how == Im2col::cheaper && winograd_pays_off(t)))) {
+    if (winograd)
         conv_forward_winograd(t, dy, packed_weights(packs, g, w, Packing::winograd_turned, turned), zeros.data(), dx,
                               static_cast<T*>(nullptr), threads);
-        return true;
-    }
-    if (how == Im2col::cheaper && g.in_c < 2 * Tiles<T>::MR) return false;
-    // Not where dX has more pixels than dY (padding below k - 1): the turned
-    // convolution computes every pixel of dX, the scatter every one of dY
-    // (conv7 of All-CNN-C: 64 against 36, 1.78x the multiply-adds).
-    if (how == Im2col::cheaper && long(g.in_h) * g.in_w * 8 > long(g.out_h) * g.out_w * 9) return false;
-    // Small images padded wide: most of the columns would be padding, and
-    // the scatter is faster.
-    if (how == Im2col::cheaper && !views_pay_off(t, threads)) return false;
-    conv_forward_views(t, dy, packed_weights(packs, g, w, Packing::turned, turned), zeros.data(), dx, threads);
+    else
+        conv_forward_views(t, dy, packed_weights(packs, g, w, Packing::turned, turned), zeros.data(), dx, threads);
     return true;
 }
 

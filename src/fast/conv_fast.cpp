@@ -132,7 +132,7 @@ template <class T>
 void conv_forward_fast(const ConvGeom& g, const T* x, const T* w, const T* b, T* y, int threads, Im2col how,
                        WeightPacks* packs, T* relu) {
     thread_local std::vector<T> a_pack;
-    if (winograd_fits(g) && (how == Im2col::winograd || (how == Im2col::cheaper && winograd_pays_off(g)))) {
+    if (by_winograd(g, how == Im2col::winograd, how == Im2col::cheaper, winograd_pays_off(g))) {
         const T* const u = packed_weights(packs, g, w, Packing::winograd, a_pack);
         conv_forward_winograd(g, x, u, b, y, relu, threads);
         return;
@@ -214,7 +214,7 @@ void bias_gradient(const ConvGeom& g, const T* dy, T* db, int threads) {
 // dW as above or from the padded copy (conv_views_weights.cpp); then db.
 template <class T>
 void conv_backward_weights_fast(const ConvGeom& g, const T* x, const T* dy, T* dw, T* db, int threads, Im2col how) {
-    if (winograd_fits(g) && (how == Im2col::winograd || (how == Im2col::cheaper && winograd_pays_off_for_weights(g))))
+    if (by_winograd(g, how == Im2col::winograd, how == Im2col::cheaper, winograd_pays_off_for_weights(g)))
         conv_backward_weights_winograd(g, x, dy, dw, threads);
     else if (how == Im2col::in_place || (how == Im2col::cheaper && views_pay_off_for_weights(g)))
         conv_backward_weights_views(g, x, dy, dw, threads);

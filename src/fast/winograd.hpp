@@ -37,6 +37,12 @@ bool winograd_fits(const ConvGeom& g);
 bool winograd_pays_off(const ConvGeom& g);
 bool winograd_pays_off_for_weights(const ConvGeom& g);
 
+// Whether a fast call goes this way: the layer fits, and the caller forces it
+// (`forced`) or leaves the choice to the fast path (`cheaper`) and it `pays`.
+inline bool by_winograd(const ConvGeom& g, bool forced, bool cheaper, bool pays) {
+    return winograd_fits(g) && (forced || (cheaper && pays));
+}
+
 // dst = the 16 matrices U_xi, each packed as the macro-kernel's A (O rows, C
 // deep: pack_a's layout), xi after xi (a cache line between them). `turned`: of the kernels turned half a
 // turn with input and output channels swapped (backward to the input as a
