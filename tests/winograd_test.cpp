@@ -126,7 +126,7 @@ TEST(Winograd, SameBitsForAnyThreadCountAndWithKeptPacks) {
 }
 
 // Where it pays (96 channels and more), the cheaper way is this one, for all
-// three passes; elsewhere not (a direct way then gives other bits).
+// three passes; elsewhere not (the cheaper way then gives a direct way's bits).
 TEST(Winograd, ChosenWhereItPays) {
     const ConvGeom wide = conv_geom({1, 96, 10, 10}, 96, 3, 1, 1), narrow = conv_geom({1, 64, 10, 10}, 64, 3, 1, 1);
     EXPECT_TRUE(winograd_pays_off(wide));
@@ -151,4 +151,13 @@ TEST(Winograd, ChosenWhereItPays) {
     Tensor<float> direct(wide.out_shape());
     conv_forward_fast(wide, x.ptr(), w.ptr(), b.ptr(), direct.ptr(), 1, Im2col::in_place);
     EXPECT_FALSE(direct.data == forced.data); // (else the comparison above would show nothing)
+    // Where it does not pay, the cheaper way is a direct one: its bits, not Winograd's.
+    auto xn = random_tensor<float>(narrow.in_shape(), 14), wn = random_tensor<float>(narrow.weight_shape(), 15);
+    auto bn = random_tensor<float>({1, 64, 1, 1}, 16);
+    Tensor<float> n_chosen(narrow.out_shape()), n_direct(narrow.out_shape()), n_forced(narrow.out_shape());
+    conv_forward_fast(narrow, xn.ptr(), wn.ptr(), bn.ptr(), n_chosen.ptr(), 1);
+    conv_forward_fast(narrow, xn.ptr(), wn.ptr(), bn.ptr(), n_direct.ptr(), 1, Im2col::in_place);
+    conv_forward_fast(narrow, xn.ptr(), wn.ptr(), bn.ptr(), n_forced.ptr(), 1, Im2col::winograd);
+    EXPECT_TRUE(n_chosen.data == n_direct.data);
+    EXPECT_FALSE(n_chosen.data == n_forced.data);
 }
